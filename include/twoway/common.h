@@ -1,0 +1,56 @@
+/*
+ * twoway — shared definitions: visibility, error codes, version.
+ */
+#ifndef TWOWAY_COMMON_H
+#define TWOWAY_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TWOWAY_API __attribute__((visibility("default")))
+#define TWOWAY_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define TWOWAY_API
+#define TWOWAY_MUST_CHECK
+#endif
+
+#define TWOWAY_VERSION_MAJOR 0
+#define TWOWAY_VERSION_MINOR 1
+#define TWOWAY_VERSION_PATCH 0
+
+/*
+ * Every function that can fail returns TWOWAY_OK (0) or one of these
+ * negative codes; twoway_strerror() turns a code into a sentence.
+ * The values are part of the ABI and never change meaning.
+ */
+enum twoway_error {
+    TWOWAY_OK = 0,
+    TWOWAY_ERR_ARG = -1,         /* invalid argument or inconsistent options */
+    TWOWAY_ERR_UNSUPPORTED = -2, /* unknown or unsupported algorithm identifier */
+    TWOWAY_ERR_KEY = -3,         /* invalid key: wrong length, not on the curve, out of range */
+    TWOWAY_ERR_AUTH = -4,        /* authentication failed: the message was altered or the key is wrong */
+    TWOWAY_ERR_LIMIT = -5,       /* the context's message limit is reached (sequence number exhausted) */
+    TWOWAY_ERR_BUFFER = -6,      /* an output buffer is too small */
+    TWOWAY_ERR_NOMEM = -7,       /* out of memory */
+    TWOWAY_ERR_CRYPTO = -8,      /* the cryptographic provider failed */
+    TWOWAY_ERR_DH = -9,          /* Diffie-Hellman gave the all-zero value (small-order public key) */
+    TWOWAY_ERR_DERIVE = -10,     /* DeriveKeyPair found no valid private key */
+    TWOWAY_ERR_STATE = -11       /* not allowed in this state (e.g. seal with an export-only suite) */
+};
+
+/* A static English sentence for an error code (never NULL). */
+TWOWAY_API const char *twoway_strerror(int err);
+
+/* The library's version as "MAJOR.MINOR.PATCH". */
+TWOWAY_API const char *twoway_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TWOWAY_COMMON_H */

@@ -1,0 +1,10 @@
+/*
+ * twoway — HPKE (RFC 9180) request/response messaging. The umbrella header.
+ */
+#ifndef TWOWAY_TWOWAY_H
+#define TWOWAY_TWOWAY_H
+
+#include <twoway/common.h>
+#include <twoway/hpke.h>
+
+#endif /* TWOWAY_TWOWAY_H */

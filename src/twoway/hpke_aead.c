@@ -1,0 +1,103 @@
+/*
+ * The built-in HPKE AEAD tables: AES-128-GCM, AES-256-GCM and
+ * ChaCha20-Poly1305 on OpenSSL's EVP_CIPHER, and export-only.
+ *
+ * A state is one EVP_CIPHER_CTX keyed once; each message only sets its
+ * nonce and direction, so the key schedule is computed once per key.
+ */
+#include "twoway/hpke_internal.h"
+
+#include "common/util.h"
+
+#include <limits.h>
+#include <string.h>
+
+#define AEAD_TAG_LEN 16
+/* EVP lengths are ints: feed long inputs in pieces of this size. */
+#define AEAD_PIECE ((size_t)1 << 30)
+
+static int aead_init(const twoway_hpke_aead *aead, void **state, const uint8_t *key)
+{
+    const EVP_CIPHER *cipher = hpke_cipher(aead->id);
+    if (cipher == NULL)
+        return TWOWAY_ERR_UNSUPPORTED;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    if (c == NULL)
+        return TWOWAY_ERR_NOMEM;
+    if (!EVP_CipherInit_ex2(c, cipher, key, NULL, 1, NULL)) {
+        EVP_CIPHER_CTX_free(c);
+        return TWOWAY_ERR_CRYPTO;
+    }
+    *state = c;
+    return TWOWAY_OK;
+}
+
+static void aead_free(void *state)
+{
+    /* EVP_CIPHER_CTX_free cleanses the key schedule. */
+    EVP_CIPHER_CTX_free(state);
+}
+
+static int aead_feed(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len)
+{
+    int outl;
+    while (len > 0) {
+        size_t piece = len < AEAD_PIECE ? len : AEAD_PIECE;
+        if (!EVP_CipherUpdate(c, out, &outl, in, (int)piece) || (size_t)outl != piece)
+            return 0;
+        if (out != NULL)
+            out += piece;
+        in += piece;
+        len -= piece;
+    }
+    return 1;
+}
+
+static int aead_seal(void *state, uint8_t *ct, const uint8_t *nonce, const uint8_t *aad,
+                     size_t aad_len, const uint8_t *pt, size_t pt_len)
+{
+    EVP_CIPHER_CTX *c = state;
+    int outl;
+    if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) ||
+        !aead_feed(c, NULL, aad, aad_len) || !aead_feed(c, ct, pt, pt_len) ||
+        !EVP_CipherFinal_ex(c, ct + pt_len, &outl) ||
+        !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, ct + pt_len))
+        return TWOWAY_ERR_CRYPTO;
+    return TWOWAY_OK;
+}
+
+static int aead_open(void *state, uint8_t *pt, const uint8_t *nonce, const uint8_t *aad,
+                     size_t aad_len, const uint8_t *ct, size_t ct_len)
+{
+    EVP_CIPHER_CTX *c = state;
+    uint8_t tag[AEAD_TAG_LEN];
+    int outl;
+    if (ct_len < AEAD_TAG_LEN)
+        return TWOWAY_ERR_AUTH;
+    size_t pt_len = ct_len - AEAD_TAG_LEN;
+    /* Copied first: pt may overlap ct. */
+    memcpy(tag, ct + pt_len, AEAD_TAG_LEN);
+    if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 0, NULL) ||
+        !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) ||
+        !aead_feed(c, NULL, aad, aad_len) || !aead_feed(c, pt, ct, pt_len))
+        goto fail;
+    if (!EVP_CipherFinal_ex(c, pt + pt_len, &outl))
+        goto fail;
+    return TWOWAY_OK;
+fail:
+    /* The tag did not verify (or OpenSSL failed): take back the plaintext. */
+    util_wipe(pt, pt_len);
+    return TWOWAY_ERR_AUTH;
+}
+
+const twoway_hpke_aead hpke_aead_aes128gcm = {
+    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_AEAD_AES_128_GCM, 16, 12, AEAD_TAG_LEN,
+    aead_init, aead_seal, aead_open, aead_free, NULL};
+const twoway_hpke_aead hpke_aead_aes256gcm = {
+    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_AEAD_AES_256_GCM, 32, 12, AEAD_TAG_LEN,
+    aead_init, aead_seal, aead_open, aead_free, NULL};
+const twoway_hpke_aead hpke_aead_chacha20poly1305 = {
+    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_AEAD_CHACHA20_POLY1305, 32, 12, AEAD_TAG_LEN,
+    aead_init, aead_seal, aead_open, aead_free, NULL};
+const twoway_hpke_aead hpke_aead_export_only = {
+    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_AEAD_EXPORT_ONLY, 0, 0, 0, NULL, NULL, NULL, NULL, NULL};

@@ -1,0 +1,186 @@
+/*
+ * HKDF (RFC 5869) over OpenSSL's digests, as the built-in HPKE KDF tables,
+ * and the labeled Extract/Expand of RFC 9180 §4.
+ *
+ * HMAC is computed here on a pre-fetched EVP_MD rather than through EVP_MAC:
+ * the inputs are short and many, and this avoids a provider fetch and a
+ * parameter parse per call.
+ */
+#include "twoway/hpke_internal.h"
+
+#include "common/util.h"
+
+#include <string.h>
+
+#define HMAC_MAX_BLOCK 128u
+
+static int hkdf_extract(const twoway_hpke_kdf *kdf, uint8_t *prk, const uint8_t *salt,
+                        size_t salt_len, const twoway_hpke_slice *ikm, size_t n);
+static int hkdf_expand(const twoway_hpke_kdf *kdf, uint8_t *out, size_t out_len,
+                       const uint8_t *prk, size_t prk_len, const twoway_hpke_slice *info,
+                       size_t n);
+
+const twoway_hpke_kdf hpke_kdf_hkdf_sha256 = {
+    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_KDF_HKDF_SHA256, 32, hkdf_extract, hkdf_expand, NULL};
+const twoway_hpke_kdf hpke_kdf_hkdf_sha384 = {
+    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_KDF_HKDF_SHA384, 48, hkdf_extract, hkdf_expand, NULL};
+const twoway_hpke_kdf hpke_kdf_hkdf_sha512 = {
+    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_KDF_HKDF_SHA512, 64, hkdf_extract, hkdf_expand, NULL};
+
+/* HMAC(key, parts[0] || ... || parts[n-1] || tail) into out[hash_len]. */
+static int hmac(EVP_MD_CTX *mc, const EVP_MD *md, uint8_t *out, const uint8_t *key,
+                size_t key_len, const twoway_hpke_slice *parts, size_t n, const uint8_t *tail,
+                size_t tail_len)
+{
+    uint8_t pad[HMAC_MAX_BLOCK] = {0};
+    uint8_t inner[EVP_MAX_MD_SIZE];
+    unsigned int hlen = 0;
+    int block = EVP_MD_get_block_size(md);
+    int ok = 0;
+
+    if (block <= 0 || (size_t)block > sizeof pad)
+        return TWOWAY_ERR_CRYPTO;
+    if (key_len > (size_t)block) {
+        if (!EVP_DigestInit_ex2(mc, md, NULL) || !EVP_DigestUpdate(mc, key, key_len) ||
+            !EVP_DigestFinal_ex(mc, pad, &hlen))
+            goto done;
+    } else if (key_len > 0) {
+        memcpy(pad, key, key_len);
+    }
+    for (int i = 0; i < block; i++)
+        pad[i] ^= 0x36;
+    if (!EVP_DigestInit_ex2(mc, md, NULL) || !EVP_DigestUpdate(mc, pad, (size_t)block))
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].len > 0 && !EVP_DigestUpdate(mc, parts[i].data, parts[i].len))
+            goto done;
+    if (tail_len > 0 && !EVP_DigestUpdate(mc, tail, tail_len))
+        goto done;
+    if (!EVP_DigestFinal_ex(mc, inner, &hlen))
+        goto done;
+    for (int i = 0; i < block; i++)
+        pad[i] ^= 0x36 ^ 0x5c;
+    if (!EVP_DigestInit_ex2(mc, md, NULL) || !EVP_DigestUpdate(mc, pad, (size_t)block) ||
+        !EVP_DigestUpdate(mc, inner, hlen) || !EVP_DigestFinal_ex(mc, out, &hlen))
+        goto done;
+    ok = 1;
+done:
+    util_wipe(pad, sizeof pad);
+    util_wipe(inner, sizeof inner);
+    return ok ? TWOWAY_OK : TWOWAY_ERR_CRYPTO;
+}
+
+static int hkdf_extract(const twoway_hpke_kdf *kdf, uint8_t *prk, const uint8_t *salt,
+                        size_t salt_len, const twoway_hpke_slice *ikm, size_t n)
+{
+    const EVP_MD *md = hpke_md(kdf->id);
+    if (md == NULL)
+        return TWOWAY_ERR_UNSUPPORTED;
+    EVP_MD_CTX *mc = EVP_MD_CTX_new();
+    if (mc == NULL)
+        return TWOWAY_ERR_NOMEM;
+    /* An absent salt is Nh zero bytes, which HMAC pads to the same key as "". */
+    int rc = hmac(mc, md, prk, salt, salt_len, ikm, n, NULL, 0);
+    EVP_MD_CTX_free(mc);
+    return rc;
+}
+
+static int hkdf_expand(const twoway_hpke_kdf *kdf, uint8_t *out, size_t out_len,
+                       const uint8_t *prk, size_t prk_len, const twoway_hpke_slice *info,
+                       size_t n)
+{
+    const EVP_MD *md = hpke_md(kdf->id);
+    size_t hlen = kdf->hash_len;
+    if (md == NULL)
+        return TWOWAY_ERR_UNSUPPORTED;
+    if (out_len > 255 * hlen)
+        return TWOWAY_ERR_ARG;
+    EVP_MD_CTX *mc = EVP_MD_CTX_new();
+    if (mc == NULL)
+        return TWOWAY_ERR_NOMEM;
+
+    /* T(i) = HMAC(prk, T(i-1) || info || i) */
+    twoway_hpke_slice parts[1 + 16];
+    uint8_t t[EVP_MAX_MD_SIZE];
+    size_t done = 0;
+    int rc = TWOWAY_OK;
+    if (n > 16) {
+        rc = TWOWAY_ERR_ARG;
+        goto out;
+    }
+    for (uint8_t i = 1; done < out_len; i++) {
+        parts[0].data = t;
+        parts[0].len = i == 1 ? 0 : hlen;
+        for (size_t j = 0; j < n; j++)
+            parts[1 + j] = info[j];
+        rc = hmac(mc, md, t, prk, prk_len, parts, n + 1, &i, 1);
+        if (rc != TWOWAY_OK)
+            break;
+        size_t take = out_len - done < hlen ? out_len - done : hlen;
+        memcpy(out + done, t, take);
+        done += take;
+    }
+out:
+    util_wipe(t, sizeof t);
+    EVP_MD_CTX_free(mc);
+    if (rc != TWOWAY_OK)
+        util_wipe(out, out_len);
+    return rc;
+}
+
+/* ------------------------------------------------------------ labeled ops */
+
+static const uint8_t hpke_v1[7] = {'H', 'P', 'K', 'E', '-', 'v', '1'};
+
+void hpke_suite_id_kem(hpke_suite_id *sid, uint16_t kem_id)
+{
+    memcpy(sid->bytes, "KEM", 3);
+    util_store16_be(sid->bytes + 3, kem_id);
+    sid->len = 5;
+}
+
+void hpke_suite_id_hpke(hpke_suite_id *sid, uint16_t kem_id, uint16_t kdf_id, uint16_t aead_id)
+{
+    memcpy(sid->bytes, "HPKE", 4);
+    util_store16_be(sid->bytes + 4, kem_id);
+    util_store16_be(sid->bytes + 6, kdf_id);
+    util_store16_be(sid->bytes + 8, aead_id);
+    sid->len = 10;
+}
+
+#define HPKE_MAX_PIECES 8
+
+int hpke_labeled_extract(const twoway_hpke_kdf *kdf, const hpke_suite_id *sid, uint8_t *prk,
+                         const uint8_t *salt, size_t salt_len, const char *label,
+                         const twoway_hpke_slice *ikm, size_t n_ikm)
+{
+    /* labeled_ikm = "HPKE-v1" || suite_id || label || ikm */
+    twoway_hpke_slice parts[3 + HPKE_MAX_PIECES];
+    if (n_ikm > HPKE_MAX_PIECES)
+        return TWOWAY_ERR_ARG;
+    parts[0] = (twoway_hpke_slice){hpke_v1, sizeof hpke_v1};
+    parts[1] = (twoway_hpke_slice){sid->bytes, sid->len};
+    parts[2] = (twoway_hpke_slice){(const uint8_t *)label, strlen(label)};
+    for (size_t i = 0; i < n_ikm; i++)
+        parts[3 + i] = ikm[i];
+    return kdf->extract(kdf, prk, salt, salt_len, parts, 3 + n_ikm);
+}
+
+int hpke_labeled_expand(const twoway_hpke_kdf *kdf, const hpke_suite_id *sid, uint8_t *out,
+                        size_t out_len, const uint8_t *prk, size_t prk_len, const char *label,
+                        const twoway_hpke_slice *info, size_t n_info)
+{
+    /* labeled_info = I2OSP(L, 2) || "HPKE-v1" || suite_id || label || info */
+    twoway_hpke_slice parts[4 + HPKE_MAX_PIECES];
+    uint8_t len2[2];
+    if (n_info > HPKE_MAX_PIECES || out_len > 0xFFFF)
+        return TWOWAY_ERR_ARG;
+    util_store16_be(len2, (uint16_t)out_len);
+    parts[0] = (twoway_hpke_slice){len2, 2};
+    parts[1] = (twoway_hpke_slice){hpke_v1, sizeof hpke_v1};
+    parts[2] = (twoway_hpke_slice){sid->bytes, sid->len};
+    parts[3] = (twoway_hpke_slice){(const uint8_t *)label, strlen(label)};
+    for (size_t i = 0; i < n_info; i++)
+        parts[4 + i] = info[i];
+    return kdf->expand(kdf, out, out_len, prk, prk_len, parts, 4 + n_info);
+}
