@@ -182,9 +182,11 @@ static int dh_import_public(const twoway_hpke_kem *kem, twoway_hpke_key **out,
     if (pk == NULL || pk_len != kem->public_key_len)
         return TWOWAY_ERR_KEY;
     if (is_ec(p)) {
-        /* SerializePublicKey is the uncompressed form: 0x04 || x || y. */
-        uint8_t norm[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
-        if (pk[0] != 0x04 || ec_point_normalize(p, pk, pk_len, norm, pk_len) != TWOWAY_OK)
+        /* SerializePublicKey is the uncompressed form: 0x04 || x || y.
+         * OpenSSL's import decodes the point and refuses one that is not on
+         * the curve (the curves have cofactor 1: on the curve and not the
+         * point at infinity, which has no such encoding, is enough). */
+        if (pk[0] != 0x04)
             return TWOWAY_ERR_KEY;
         int rc = ec_pkey_from(p, pk, pk_len, NULL, &pkey);
         if (rc != TWOWAY_OK)
@@ -200,9 +202,9 @@ static int dh_import_public(const twoway_hpke_kem *kem, twoway_hpke_key **out,
 static int dh_generate(const twoway_hpke_kem *kem, twoway_hpke_key **out)
 {
     const dhkem_params *p = params_of(kem);
-    uint8_t sk[TWOWAY_HPKE_MAX_PRIVATE_KEY_LEN];
     int rc;
     if (!is_ec(p)) {
+        uint8_t sk[TWOWAY_HPKE_MAX_PRIVATE_KEY_LEN];
         /* X25519/X448: Nsk random bytes are a private key. */
         if (RAND_priv_bytes(sk, kem->private_key_len) != 1)
             return TWOWAY_ERR_CRYPTO;
@@ -210,16 +212,22 @@ static int dh_generate(const twoway_hpke_kem *kem, twoway_hpke_key **out)
         util_wipe(sk, sizeof sk);
         return rc;
     }
-    /* EC: rejection sampling of a scalar in [1, n-1] from full-width bytes. */
-    for (int tries = 0; tries < 64; tries++) {
-        if (RAND_priv_bytes(sk, kem->private_key_len) != 1)
-            return TWOWAY_ERR_CRYPTO;
-        sk[0] &= p->bitmask;
-        rc = ec_import_private(kem, sk, out);
-        if (rc != TWOWAY_ERR_KEY)
-            break;
+    /* EC: OpenSSL's own key generation (a uniform scalar in [1, n-1]). */
+    EVP_PKEY *pkey = NULL;
+    uint8_t pk[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
+    size_t pk_len = 0;
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    rc = TWOWAY_ERR_CRYPTO;
+    if (pctx != NULL && EVP_PKEY_keygen_init(pctx) > 0 &&
+        EVP_PKEY_CTX_set_group_name(pctx, p->group) > 0 && EVP_PKEY_keygen(pctx, &pkey) > 0 &&
+        EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pk, sizeof pk,
+                                        &pk_len) &&
+        pk_len == kem->public_key_len && pk[0] == 0x04) {
+        rc = key_wrap(kem, pkey, pk, HPKE_KEY_EVP, out);
+        pkey = NULL;
     }
-    util_wipe(sk, sizeof sk);
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(pctx);
     return rc;
 }
 

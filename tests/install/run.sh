@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Does an installed libtwoway/libsecureio work for a library user?
+#
+#   tests/install/run.sh BUILD_DIR
+#
+# Installs BUILD_DIR (already built) into a temporary prefix, then checks:
+# the SONAMEs; that each shared library exports exactly the functions its
+# public headers declare (nothing internal, no twoway_hpke_testing_*); a
+# consumer program built through pkg-config against the shared and the static
+# libraries; and a consumer CMake project using find_package(). Writes only in
+# a mktemp folder, which it removes (KEEP_TMP=1 keeps it).
+#
+# Environment: CC (default cc); CFLAGS and LDFLAGS, added to every consumer
+# build (a sanitizer build passes its -fsanitize=... here); SOVERSION, the
+# expected ABI version (default 0: bump it together with PROJECT_SOVERSION).
+set -euo pipefail
+
+if [ $# -ne 1 ] || [ ! -f "$1/CMakeCache.txt" ]; then
+    echo "usage: $0 BUILD_DIR (a configured and built CMake build folder)" >&2
+    exit 2
+fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=$(cd "$1" && pwd)
+cc=${CC:-cc}
+read -r -a cflags <<<"${CFLAGS:-}"
+read -r -a ldflags <<<"${LDFLAGS:-}"
+soversion=${SOVERSION:-0}
+strict=(-std=c11 -Wall -Wextra -Wpedantic -Werror)
+unset DESTDIR PKG_CONFIG_SYSROOT_DIR CMAKE_PREFIX_PATH
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/secureio-install-test.XXXXXX")
+cleanup()
+{
+    if [ "${KEEP_TMP:-0}" = 1 ]; then echo "install: kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+prefix=$tmp/prefix
+log=$tmp/log
+
+passed=0
+failed=0
+ok()
+{
+    echo "    ok: $*"
+    passed=$((passed + 1))
+}
+bad()
+{
+    echo "    FAIL: $*"
+    failed=$((failed + 1))
+}
+# quiet CMD...: runs CMD, showing its output only when it fails.
+quiet()
+{
+    if "$@" >"$log" 2>&1; then return 0; fi
+    sed 's/^/    | /' "$log"
+    return 1
+}
+
+# ---------------------------------------------------------------- install
+echo "install: cmake --install $build --prefix <tmp>/prefix"
+if ! quiet cmake --install "$build" --prefix "$prefix"; then
+    bad "cmake --install failed"
+    echo "install: $passed passed, $failed failed"
+    exit 1
+fi
+libdir=$(find "$prefix" -name libtwoway.so -path "$prefix/lib*" -printf '%h\n' | head -n1)
+if [ -z "$libdir" ]; then
+    bad "no libtwoway.so under $prefix/lib*"
+    echo "install: $passed passed, $failed failed"
+    exit 1
+fi
+ok "installed into ${libdir#"$tmp/"}"
+
+# ---------------------------------------------------------- shared objects
+# The functions a public header declares with TWOWAY_API / SECUREIO_API:
+# preprocess the installed headers, keep what comes from include/<lib>/, and
+# take the name of each declaration carrying visibility("default").
+public_api()
+{
+    printf '#include <twoway/twoway.h>\n#include <secureio/secureio.h>\n' >"$tmp/api.c"
+    "$cc" -E -I "$prefix/include" "$tmp/api.c" |
+        awk -v dir="/include/$1/" '/^# [0-9]+ "/ { f = $3; next } index(f, dir) { print }' |
+        tr '\n' ' ' | tr ';' '\n' | grep 'visibility *( *"default" *)' |
+        sed -E 's/.*(__attribute__ *\(\( *visibility)/\1/' |
+        sed -E 's/__attribute__ *\(\(([^()]|\([^()]*\))*\)\)//g; s/\[[^]]*\]//g' |
+        sed -E 's/^[^(]*[^A-Za-z0-9_(]([A-Za-z_][A-Za-z0-9_]*) *\(.*/\1/; t
+                s/.*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*) *$/\1/' | sort -u
+}
+
+for lib in twoway secureio; do
+    so=$libdir/lib$lib.so
+    echo "install: lib$lib.so: SONAME, symlinks and exported symbols"
+    for f in "$so" "$so.$soversion" "$libdir/lib$lib.a"; do
+        [ -e "$f" ] || bad "missing ${f#"$libdir/"}"
+    done
+    soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+    if [ "$soname" = "lib$lib.so.$soversion" ]; then
+        ok "SONAME $soname"
+    else
+        bad "SONAME is '${soname}', expected lib$lib.so.$soversion"
+    fi
+
+    # Defined dynamic symbols, less version nodes (type A) and the linker's own.
+    nm -D --defined-only "$so" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' |
+        grep -Ev '^(_init|_fini|_edata|_end|__bss_start)$' | sort -u >"$tmp/$lib.exported"
+    public_api "$lib" >"$tmp/$lib.declared"
+
+    leaked=$(grep -Ev "^${lib}_" "$tmp/$lib.exported" | tr '\n' ' ' || true)
+    testing=$(grep -E '^twoway_hpke_testing_' "$tmp/$lib.exported" | tr '\n' ' ' || true)
+    extra=$(comm -23 "$tmp/$lib.exported" "$tmp/$lib.declared" | tr '\n' ' ')
+    absent=$(comm -13 "$tmp/$lib.exported" "$tmp/$lib.declared" | tr '\n' ' ')
+    n=$(wc -l <"$tmp/$lib.exported")
+    if [ ! -s "$tmp/$lib.declared" ]; then
+        bad "found no ${lib^^}_API declaration in include/$lib/"
+    elif [ -n "$leaked" ]; then
+        bad "exports symbols without the ${lib}_ prefix: $leaked"
+    elif [ -n "$testing" ]; then
+        bad "exports test-only entry points: $testing"
+    elif [ -n "$extra" ]; then
+        bad "exports symbols no public header declares: $extra"
+    else
+        ok "exports only the public API ($n symbols)"
+    fi
+    if [ -n "$absent" ]; then
+        bad "declared in include/$lib/ but not exported: $absent"
+    else
+        ok "every ${lib^^}_API function of include/$lib/ is exported"
+    fi
+done
+
+# -------------------------------------------------------------- pkg-config
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+pc=(pkg-config)
+echo "install: pkg-config twoway secureio (PKG_CONFIG_PATH=<prefix>/${libdir#"$prefix/"}/pkgconfig)"
+if ! quiet pkg-config --exists --print-errors twoway secureio; then
+    bad "pkg-config cannot resolve twoway secureio"
+else
+    ok "twoway $(pkg-config --modversion twoway), secureio $(pkg-config --modversion secureio)"
+    # libdir and includedir must name the folders the files were installed
+    # to, whatever prefix the build was configured with.
+    for lib in twoway secureio; do
+        pc_libdir=$(pkg-config --variable=libdir "$lib")
+        pc_incdir=$(pkg-config --variable=includedir "$lib")
+        if [ "$(realpath -m "$pc_libdir")" = "$(realpath "$libdir")" ] &&
+            [ "$(realpath -m "$pc_incdir")" = "$(realpath "$prefix/include")" ]; then
+            ok "$lib.pc points into the install prefix"
+        else
+            # Go on with the prefix forced, to test the rest of the file.
+            bad "$lib.pc has libdir=$pc_libdir includedir=$pc_incdir, but was installed" \
+                "under $prefix (cmake --install --prefix): paths fixed at configure time?"
+            pc=(pkg-config "--define-variable=prefix=$prefix")
+        fi
+    done
+
+    echo "install: consumer.c through pkg-config, shared libraries"
+    read -r -a pc_cflags <<<"$("${pc[@]}" --cflags twoway secureio)"
+    read -r -a pc_libs <<<"$("${pc[@]}" --libs twoway secureio)"
+    exe=$tmp/consumer-shared
+    if quiet "$cc" "${strict[@]}" "${cflags[@]}" "${pc_cflags[@]}" "$here/consumer.c" \
+        -o "$exe" "${ldflags[@]}" "${pc_libs[@]}"; then
+        needed=$(readelf -d "$exe" | sed -n 's/.*(NEEDED).*\[\(.*\)\].*/\1/p' | tr '\n' ' ')
+        if [[ " $needed " == *" libtwoway.so.$soversion "* &&
+            " $needed " == *" libsecureio.so.$soversion "* ]]; then
+            ok "links to libtwoway.so.$soversion and libsecureio.so.$soversion"
+        else
+            bad "consumer needs '$needed', expected libtwoway.so.$soversion libsecureio.so.$soversion"
+        fi
+        if LD_LIBRARY_PATH=$libdir quiet "$exe"; then
+            ok "runs: $(tail -n1 "$log")"
+        else
+            bad "consumer (shared) failed"
+        fi
+    else
+        bad "cannot build consumer.c with: $cc ${pc_cflags[*]} ... ${pc_libs[*]}"
+    fi
+
+    echo "install: consumer.c through pkg-config --static, static libraries"
+    read -r -a pc_cflags <<<"$("${pc[@]}" --static --cflags twoway secureio)"
+    read -r -a pc_libs <<<"$("${pc[@]}" --static --libs twoway secureio)"
+    # Take libtwoway.a and libsecureio.a; the system libraries stay shared.
+    libs=()
+    for a in "${pc_libs[@]}"; do
+        case "$a" in
+        -ltwoway | -lsecureio) libs+=(-Wl,-Bstatic "$a" -Wl,-Bdynamic) ;;
+        *) libs+=("$a") ;;
+        esac
+    done
+    exe=$tmp/consumer-static
+    if quiet "$cc" "${strict[@]}" "${cflags[@]}" "${pc_cflags[@]}" "$here/consumer.c" \
+        -o "$exe" "${ldflags[@]}" "${libs[@]}"; then
+        if readelf -d "$exe" | grep -Eq 'NEEDED.*lib(twoway|secureio)\.so'; then
+            bad "the static consumer still needs a shared libtwoway/libsecureio"
+        else
+            ok "links libtwoway.a and libsecureio.a (${pc_libs[*]})"
+        fi
+        if env -u LD_LIBRARY_PATH "$exe" >"$log" 2>&1; then
+            ok "runs: $(tail -n1 "$log")"
+        else
+            sed 's/^/    | /' "$log"
+            bad "consumer (static) failed"
+        fi
+    else
+        bad "cannot build consumer.c with: $cc ${pc_cflags[*]} ... ${libs[*]}"
+    fi
+fi
+
+# ------------------------------------------------------------------- CMake
+echo "install: CMake project with find_package(twoway), find_package(secureio)"
+cbuild=$tmp/cmake-consumer
+if quiet cmake -S "$here" -B "$cbuild" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+    -DCMAKE_C_FLAGS="${CFLAGS:-}" -DCMAKE_EXE_LINKER_FLAGS="${LDFLAGS:-}"; then
+    found=$(sed -n 's/^\(twoway\|secureio\)_DIR:PATH=//p' "$cbuild/CMakeCache.txt")
+    if grep -qv "^$prefix/" <<<"$found"; then
+        bad "find_package found a copy outside the test prefix: $(echo $found)"
+    else
+        ok "configured; packages found in <prefix>/${libdir#"$prefix/"}/cmake"
+    fi
+    if quiet cmake --build "$cbuild"; then
+        ok "built consumer (twoway::twoway secureio::secureio) and consumer_static"
+        for exe in consumer consumer_static; do
+            # No LD_LIBRARY_PATH: the imported targets must give CMake the
+            # libraries' real location, for the build tree's RUNPATH.
+            if env -u LD_LIBRARY_PATH "$cbuild/$exe" >"$log" 2>&1; then
+                ok "$exe runs: $(tail -n1 "$log")"
+            else
+                sed 's/^/    | /' "$log"
+                bad "$exe failed"
+            fi
+        done
+    else
+        bad "the CMake consumer does not build"
+    fi
+else
+    bad "the CMake consumer does not configure"
+fi
+
+echo "install: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
