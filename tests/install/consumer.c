@@ -53,8 +53,8 @@ int main(void)
         twoway_hpke_key_free(key);
         return fail("twoway_hpke_seal_once", err);
     }
-    err = twoway_hpke_open_once(&suite, key, info, sizeof info, NULL, enc, enc_len, aad,
-                                sizeof aad, ct, ct_len, out, &out_len);
+    err = twoway_hpke_open_once(&suite, key, info, sizeof info, NULL, enc, enc_len, aad, sizeof aad,
+                                ct, ct_len, out, &out_len);
     if (err != TWOWAY_OK) {
         twoway_hpke_key_free(key);
         return fail("twoway_hpke_open_once", err);
@@ -69,8 +69,8 @@ int main(void)
     /* A changed byte must not open. */
     ct[0] ^= 1;
     out_len = sizeof out;
-    err = twoway_hpke_open_once(&suite, key, info, sizeof info, NULL, enc, enc_len, aad,
-                                sizeof aad, ct, ct_len, out, &out_len);
+    err = twoway_hpke_open_once(&suite, key, info, sizeof info, NULL, enc, enc_len, aad, sizeof aad,
+                                ct, ct_len, out, &out_len);
     twoway_hpke_key_free(key);
     if (err != TWOWAY_ERR_AUTH) {
         fprintf(stderr, "consumer: altered ciphertext gave %d, not TWOWAY_ERR_AUTH\n", err);

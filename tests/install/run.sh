@@ -182,7 +182,7 @@ else
     libs=()
     for a in "${pc_libs[@]}"; do
         case "$a" in
-        -ltwoway | -lsecureio) libs+=(-Wl,-Bstatic "$a" -Wl,-Bdynamic) ;;
+        -ltwoway | -lsecureio) libs+=("-Wl,-Bstatic" "$a" "-Wl,-Bdynamic") ;;
         *) libs+=("$a") ;;
         esac
     done
@@ -213,7 +213,7 @@ if quiet cmake -S "$here" -B "$cbuild" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_C
     -DCMAKE_C_FLAGS="${CFLAGS:-}" -DCMAKE_EXE_LINKER_FLAGS="${LDFLAGS:-}"; then
     found=$(sed -n 's/^\(twoway\|secureio\)_DIR:PATH=//p' "$cbuild/CMakeCache.txt")
     if grep -qv "^$prefix/" <<<"$found"; then
-        bad "find_package found a copy outside the test prefix: $(echo $found)"
+        bad "find_package found a copy outside the test prefix: $(tr '\n' ' ' <<<"$found")"
     else
         ok "configured; packages found in <prefix>/${libdir#"$prefix/"}/cmake"
     fi
