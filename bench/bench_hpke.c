@@ -105,8 +105,8 @@ static void op_raw_sender(fixture *f)
     } else {
         size_t len;
         if (EVP_PKEY_keygen(f->raw_keygen, &eph) <= 0 ||
-            !EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                             f->raw_enc, sizeof f->raw_enc, &len))
+            !EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, f->raw_enc,
+                                             sizeof f->raw_enc, &len))
             die("raw keygen", -1);
     }
     raw_derive(eph, f->raw_pkR);
@@ -183,8 +183,8 @@ int main(int argc, char **argv)
     static const bench_case cases[] = {
         {"X25519, HKDF-SHA256, AES-128-GCM", TWOWAY_HPKE_KEM_X25519_SHA256,
          TWOWAY_HPKE_KDF_HKDF_SHA256, TWOWAY_HPKE_AEAD_AES_128_GCM, "X25519", NULL, 32},
-        {"X448, HKDF-SHA512, AES-256-GCM", TWOWAY_HPKE_KEM_X448_SHA512,
-         TWOWAY_HPKE_KDF_HKDF_SHA512, TWOWAY_HPKE_AEAD_AES_256_GCM, "X448", NULL, 56},
+        {"X448, HKDF-SHA512, AES-256-GCM", TWOWAY_HPKE_KEM_X448_SHA512, TWOWAY_HPKE_KDF_HKDF_SHA512,
+         TWOWAY_HPKE_AEAD_AES_256_GCM, "X448", NULL, 56},
         {"P-256, HKDF-SHA256, AES-128-GCM", TWOWAY_HPKE_KEM_P256_SHA256,
          TWOWAY_HPKE_KDF_HKDF_SHA256, TWOWAY_HPKE_AEAD_AES_128_GCM, "EC", "P-256", 32},
         {"P-384, HKDF-SHA384, AES-256-GCM", TWOWAY_HPKE_KEM_P384_SHA384,

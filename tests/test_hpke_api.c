@@ -21,8 +21,7 @@ static const uint16_t KEMS[] = {TWOWAY_HPKE_KEM_P256_SHA256, TWOWAY_HPKE_KEM_P38
 static const uint16_t KDFS[] = {TWOWAY_HPKE_KDF_HKDF_SHA256, TWOWAY_HPKE_KDF_HKDF_SHA384,
                                 TWOWAY_HPKE_KDF_HKDF_SHA512};
 static const uint16_t AEADS[] = {TWOWAY_HPKE_AEAD_AES_128_GCM, TWOWAY_HPKE_AEAD_AES_256_GCM,
-                                 TWOWAY_HPKE_AEAD_CHACHA20_POLY1305,
-                                 TWOWAY_HPKE_AEAD_EXPORT_ONLY};
+                                 TWOWAY_HPKE_AEAD_CHACHA20_POLY1305, TWOWAY_HPKE_AEAD_EXPORT_ONLY};
 static const uint8_t PSK[32] = "0123456789abcdef0123456789abcdef";
 static const uint8_t PSK_ID[] = "client-7";
 static const uint8_t INFO[] = "round trip";
@@ -68,9 +67,9 @@ static void round_trip(const twoway_hpke_suite *s, const twoway_hpke_key *skR,
             memcpy(io, pt, n);
             CHECK_EQ_INT(twoway_hpke_seal(sc, io, &len, (const uint8_t *)aad, strlen(aad), io, n),
                          TWOWAY_OK);
-            CHECK_EQ_INT(twoway_hpke_open(rc, io, &back, (const uint8_t *)aad, strlen(aad), io,
-                                          len),
-                         TWOWAY_OK);
+            CHECK_EQ_INT(
+                twoway_hpke_open(rc, io, &back, (const uint8_t *)aad, strlen(aad), io, len),
+                TWOWAY_OK);
             CHECK_EQ_UINT(back, n);
             CHECK_MEM(io, pt, n);
             free(io);
@@ -79,9 +78,9 @@ static void round_trip(const twoway_hpke_suite *s, const twoway_hpke_key *skR,
             CHECK_EQ_INT(twoway_hpke_seal(sc, buf, &len, (const uint8_t *)aad, strlen(aad), pt, n),
                          TWOWAY_OK);
             CHECK_EQ_UINT(len, n + TWOWAY_HPKE_TAG_LEN);
-            CHECK_EQ_INT(twoway_hpke_open(rc, out, &back, (const uint8_t *)aad, strlen(aad), buf,
-                                          len),
-                         TWOWAY_OK);
+            CHECK_EQ_INT(
+                twoway_hpke_open(rc, out, &back, (const uint8_t *)aad, strlen(aad), buf, len),
+                TWOWAY_OK);
             CHECK_EQ_UINT(back, n);
             CHECK_MEM(out, pt, n);
             free(out);
@@ -113,8 +112,7 @@ static void test_all_suites_and_modes(void)
         for (size_t d = 0; d < UTIL_ARRAY_LEN(KDFS); d++) {
             for (size_t a = 0; a < UTIL_ARRAY_LEN(AEADS); a++) {
                 twoway_hpke_suite s;
-                CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, KEMS[k], KDFS[d], AEADS[a]),
-                             TWOWAY_OK);
+                CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, KEMS[k], KDFS[d], AEADS[a]), TWOWAY_OK);
                 for (int mode = 0; mode < 4; mode++) {
                     twoway_hpke_params sp = TWOWAY_HPKE_PARAMS_INIT;
                     sp.mode = (twoway_hpke_mode)mode;
@@ -178,9 +176,8 @@ static void test_single_shot_and_keys(void)
 
         uint8_t x1[48], x2[48];
         enc_len = sizeof enc;
-        CHECK_EQ_INT(twoway_hpke_send_export(&s, pk, INFO, sizeof INFO, NULL,
-                                             (const uint8_t *)"e", 1, enc, &enc_len, x1,
-                                             sizeof x1),
+        CHECK_EQ_INT(twoway_hpke_send_export(&s, pk, INFO, sizeof INFO, NULL, (const uint8_t *)"e",
+                                             1, enc, &enc_len, x1, sizeof x1),
                      TWOWAY_OK);
         CHECK_EQ_INT(twoway_hpke_receive_export(&s, sk, INFO, sizeof INFO, NULL, enc, enc_len,
                                                 (const uint8_t *)"e", 1, x2, sizeof x2),
@@ -210,7 +207,9 @@ static EVP_PKEY *ossl_keygen(uint16_t kem_id)
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *ctx;
     switch (kem_id) {
-    case TWOWAY_HPKE_KEM_X25519_SHA256: ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL); break;
+    case TWOWAY_HPKE_KEM_X25519_SHA256:
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+        break;
     case TWOWAY_HPKE_KEM_X448_SHA512: ctx = EVP_PKEY_CTX_new_from_name(NULL, "X448", NULL); break;
     default: ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL); break;
     }
@@ -236,8 +235,7 @@ typedef struct fake_hsm {
     int freed;
 } fake_hsm;
 
-static int hsm_dh(void *handle, uint8_t *out, size_t out_len, const uint8_t *peer,
-                  size_t peer_len)
+static int hsm_dh(void *handle, uint8_t *out, size_t out_len, const uint8_t *peer, size_t peer_len)
 {
     fake_hsm *h = handle;
     EVP_PKEY *pk = NULL;
@@ -246,8 +244,8 @@ static int hsm_dh(void *handle, uint8_t *out, size_t out_len, const uint8_t *pee
         char group[32];
         OSSL_PARAM params[3];
         uint8_t pub[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
-        if (!EVP_PKEY_get_utf8_string_param(h->key, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                            sizeof group, NULL) ||
+        if (!EVP_PKEY_get_utf8_string_param(h->key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                            NULL) ||
             peer_len > sizeof pub)
             return -1;
         memcpy(pub, peer, peer_len);
@@ -266,8 +264,9 @@ static int hsm_dh(void *handle, uint8_t *out, size_t out_len, const uint8_t *pee
         return -1;
     size_t len = out_len;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, h->key, NULL);
-    int ok = ctx != NULL && EVP_PKEY_derive_init(ctx) > 0 && EVP_PKEY_derive_set_peer(ctx, pk) > 0 &&
-             EVP_PKEY_derive(ctx, out, &len) > 0 && len == out_len;
+    int ok = ctx != NULL && EVP_PKEY_derive_init(ctx) > 0 &&
+             EVP_PKEY_derive_set_peer(ctx, pk) > 0 && EVP_PKEY_derive(ctx, out, &len) > 0 &&
+             len == out_len;
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(pk);
     return ok ? 0 : -1;
@@ -295,9 +294,10 @@ static void test_evp_and_callback_keys(void)
             goto next;
         twoway_hpke_key *pkR = public_of(r_evp), *pkS = public_of(s_evp);
 
-        fake_hsm hr = {rkey, KEMS[k] == TWOWAY_HPKE_KEM_X25519_SHA256 ? "X25519"
-                             : KEMS[k] == TWOWAY_HPKE_KEM_X448_SHA512 ? "X448"
-                                                                       : "EC",
+        fake_hsm hr = {rkey,
+                       KEMS[k] == TWOWAY_HPKE_KEM_X25519_SHA256 ? "X25519"
+                       : KEMS[k] == TWOWAY_HPKE_KEM_X448_SHA512 ? "X448"
+                                                                : "EC",
                        0, 0};
         fake_hsm hs = hr;
         hs.key = skey;
@@ -398,9 +398,8 @@ static int custom_encap(const twoway_hpke_kem *kem, uint8_t *ss, uint8_t *enc,
     return rc;
 }
 
-static int custom_decap(const twoway_hpke_kem *kem, uint8_t *ss, const uint8_t *enc,
-                        size_t enc_len, const twoway_hpke_key *recipient,
-                        const twoway_hpke_key *sender)
+static int custom_decap(const twoway_hpke_kem *kem, uint8_t *ss, const uint8_t *enc, size_t enc_len,
+                        const twoway_hpke_key *recipient, const twoway_hpke_key *sender)
 {
     (void)kem;
     custom_handle *h = twoway_hpke_key_handle(recipient);
@@ -417,9 +416,20 @@ static void custom_handle_free(void *p)
     free(h);
 }
 
-static const twoway_hpke_kem custom_kem = {
-    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_KEM_X25519_SHA256, 32, 32, 32, 32,
-    NULL, NULL, NULL, NULL, NULL, custom_encap, custom_decap, NULL};
+static const twoway_hpke_kem custom_kem = {TWOWAY_HPKE_ABI_VERSION,
+                                           TWOWAY_HPKE_KEM_X25519_SHA256,
+                                           32,
+                                           32,
+                                           32,
+                                           32,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           custom_encap,
+                                           custom_decap,
+                                           NULL};
 
 /* A KDF and an AEAD that wrap the built-in ones and count their calls. */
 static int kdf_calls, aead_calls;
@@ -481,8 +491,7 @@ static void test_custom_tables(void)
     size_t l;
     const uint8_t *pkb = twoway_hpke_key_public(h->inner, &l);
     twoway_hpke_key *sk_custom = NULL, *pk_custom = NULL, *pk_builtin = NULL;
-    CHECK_EQ_INT(twoway_hpke_key_new_custom(&custom_kem, &sk_custom, pkb, l, h,
-                                            custom_handle_free),
+    CHECK_EQ_INT(twoway_hpke_key_new_custom(&custom_kem, &sk_custom, pkb, l, h, custom_handle_free),
                  TWOWAY_OK);
     CHECK_EQ_INT(twoway_hpke_key_new_custom(&custom_kem, &pk_custom, pkb, l, NULL, NULL),
                  TWOWAY_OK);
@@ -491,8 +500,7 @@ static void test_custom_tables(void)
     twoway_hpke_key *bad = NULL;
     CHECK_EQ_INT(twoway_hpke_key_new_custom(&custom_kem, &bad, pkb, l - 1, NULL, NULL),
                  TWOWAY_ERR_KEY);
-    CHECK_EQ_INT(twoway_hpke_key_new_custom(builtin.kem, &bad, pkb, l, NULL, NULL),
-                 TWOWAY_ERR_ARG);
+    CHECK_EQ_INT(twoway_hpke_key_new_custom(builtin.kem, &bad, pkb, l, NULL, NULL), TWOWAY_ERR_ARG);
     /* generate/derive are optional for a custom KEM */
     CHECK_EQ_INT(twoway_hpke_key_generate(&custom_kem, &bad), TWOWAY_ERR_UNSUPPORTED);
 

@@ -16,7 +16,7 @@
 
 static const uint8_t INFO[] = "negative tests";
 static const uint8_t AAD[] = "header";
-static const uint8_t PSK[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t PSK[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t PSK_ID[] = "psk id";
 
@@ -332,8 +332,7 @@ static void test_invalid_keys(void)
         size_t sk_lens[] = {0, 1, (size_t)kem->private_key_len - 1,
                             (size_t)kem->private_key_len + 1};
         for (size_t j = 0; j < UTIL_ARRAY_LEN(sk_lens); j++)
-            CHECK_EQ_INT(twoway_hpke_key_import_private(kem, &k, buf, sk_lens[j]),
-                         TWOWAY_ERR_KEY);
+            CHECK_EQ_INT(twoway_hpke_key_import_private(kem, &k, buf, sk_lens[j]), TWOWAY_ERR_KEY);
         /* DeriveKeyPair wants at least Nsk bytes of input */
         CHECK_EQ_INT(twoway_hpke_key_derive(kem, &k, buf, (size_t)kem->private_key_len - 1),
                      TWOWAY_ERR_ARG);
@@ -509,8 +508,7 @@ static void test_bad_arguments(void)
                  TWOWAY_ERR_ARG);
     CHECK_EQ_INT(twoway_hpke_setup_sender(&c, enc, &enc_len, &s, pkR, NULL, 5, NULL),
                  TWOWAY_ERR_ARG);
-    CHECK_EQ_INT(twoway_hpke_setup_receiver(&c, &s, NULL, 32, skR, NULL, 0, NULL),
-                 TWOWAY_ERR_ARG);
+    CHECK_EQ_INT(twoway_hpke_setup_receiver(&c, &s, NULL, 32, skR, NULL, 0, NULL), TWOWAY_ERR_ARG);
     CHECK(c == NULL);
     /* a table of the wrong ABI version */
     twoway_hpke_aead odd = *s.aead;

@@ -118,9 +118,9 @@ static void run_entry(const tj_value *e)
         goto done;
     CHECK_EQ_UINT(enc_len, enc_x.n);
     CHECK_MEM(enc, enc_x.p, enc_x.n);
-    if (!CHECK_EQ_INT(twoway_hpke_setup_receiver(&rctx, &suite, enc, enc_len, skR, info.p, info.n,
-                                                 &rp),
-                      TWOWAY_OK))
+    if (!CHECK_EQ_INT(
+            twoway_hpke_setup_receiver(&rctx, &suite, enc, enc_len, skR, info.p, info.n, &rp),
+            TWOWAY_OK))
         goto done;
 
     /* The key schedule's outputs, read from the (internal) context. */
@@ -214,7 +214,7 @@ int main(void)
         }
     }
     tj_free(doc);
-    printf("RFC 9180 vectors: %lu entries (%lu failed), %lu encryptions, %lu exports\n",
-           n_entries, entries_failed, n_encryptions, n_exports);
+    printf("RFC 9180 vectors: %lu entries (%lu failed), %lu encryptions, %lu exports\n", n_entries,
+           entries_failed, n_encryptions, n_exports);
     return test_summary("hpke-vectors");
 }

@@ -21,7 +21,7 @@ static void hex(const char *label, const uint8_t *p, size_t n)
     do {                                                                                           \
         int rc_ = (call);                                                                          \
         if (rc_ != TWOWAY_OK) {                                                                    \
-            fprintf(stderr, "hpke-demo: %s: %s\n", #call, twoway_strerror(rc_));                  \
+            fprintf(stderr, "hpke-demo: %s: %s\n", #call, twoway_strerror(rc_));                   \
             goto fail;                                                                             \
         }                                                                                          \
     } while (0)
@@ -34,8 +34,7 @@ int main(void)
     uint8_t pk[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN], enc[TWOWAY_HPKE_MAX_ENC_LEN];
     size_t pk_len = sizeof pk, enc_len = sizeof enc;
     static const uint8_t info[] = "hpke-demo v1";
-    static const char *const messages[] = {"GET /weather?city=Paris", "GET /weather?city=Oslo",
-                                           ""};
+    static const char *const messages[] = {"GET /weather?city=Paris", "GET /weather?city=Oslo", ""};
     uint8_t ct[3][64 + TWOWAY_HPKE_TAG_LEN];
     size_t ct_len[3];
     int status = 1;
@@ -60,8 +59,8 @@ int main(void)
     for (int i = 0; i < 3; i++) {
         size_t n = strlen(messages[i]);
         ct_len[i] = sizeof ct[i];
-        TRY(twoway_hpke_seal(sender_ctx, ct[i], &ct_len[i], NULL, 0,
-                             (const uint8_t *)messages[i], n));
+        TRY(twoway_hpke_seal(sender_ctx, ct[i], &ct_len[i], NULL, 0, (const uint8_t *)messages[i],
+                             n));
         char label[32];
         snprintf(label, sizeof label, "ciphertext %d", i);
         hex(label, ct[i], ct_len[i]);

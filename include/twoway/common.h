@@ -33,14 +33,14 @@ enum twoway_error {
     TWOWAY_ERR_ARG = -1,         /* invalid argument or inconsistent options */
     TWOWAY_ERR_UNSUPPORTED = -2, /* unknown or unsupported algorithm identifier */
     TWOWAY_ERR_KEY = -3,         /* invalid key: wrong length, not on the curve, out of range */
-    TWOWAY_ERR_AUTH = -4,        /* authentication failed: the message was altered or the key is wrong */
-    TWOWAY_ERR_LIMIT = -5,       /* the context's message limit is reached (sequence number exhausted) */
-    TWOWAY_ERR_BUFFER = -6,      /* an output buffer is too small */
-    TWOWAY_ERR_NOMEM = -7,       /* out of memory */
-    TWOWAY_ERR_CRYPTO = -8,      /* the cryptographic provider failed */
-    TWOWAY_ERR_DH = -9,          /* Diffie-Hellman gave the all-zero value (small-order public key) */
-    TWOWAY_ERR_DERIVE = -10,     /* DeriveKeyPair found no valid private key */
-    TWOWAY_ERR_STATE = -11       /* not allowed in this state (e.g. seal with an export-only suite) */
+    TWOWAY_ERR_AUTH = -4,   /* authentication failed: the message was altered or the key is wrong */
+    TWOWAY_ERR_LIMIT = -5,  /* the context's message limit is reached (sequence number exhausted) */
+    TWOWAY_ERR_BUFFER = -6, /* an output buffer is too small */
+    TWOWAY_ERR_NOMEM = -7,  /* out of memory */
+    TWOWAY_ERR_CRYPTO = -8, /* the cryptographic provider failed */
+    TWOWAY_ERR_DH = -9,     /* Diffie-Hellman gave the all-zero value (small-order public key) */
+    TWOWAY_ERR_DERIVE = -10, /* DeriveKeyPair found no valid private key */
+    TWOWAY_ERR_STATE = -11   /* not allowed in this state (e.g. seal with an export-only suite) */
 };
 
 /* A static English sentence for an error code (never NULL). */

@@ -54,15 +54,15 @@ typedef enum twoway_hpke_mode {
 /* ------------------------------------------------------------------ sizes */
 
 /* Largest sizes of the built-in algorithms (P-521 and SHA-512). */
-#define TWOWAY_HPKE_MAX_ENC_LEN 133u         /* Nenc: an uncompressed P-521 point */
-#define TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN 133u  /* Npk */
-#define TWOWAY_HPKE_MAX_PRIVATE_KEY_LEN 66u  /* Nsk */
-#define TWOWAY_HPKE_TAG_LEN 16u              /* Nt of every built-in AEAD */
+#define TWOWAY_HPKE_MAX_ENC_LEN 133u        /* Nenc: an uncompressed P-521 point */
+#define TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN 133u /* Npk */
+#define TWOWAY_HPKE_MAX_PRIVATE_KEY_LEN 66u /* Nsk */
+#define TWOWAY_HPKE_TAG_LEN 16u             /* Nt of every built-in AEAD */
 /* Limits every table, built-in or custom, must respect. */
-#define TWOWAY_HPKE_MAX_SECRET_LEN 64u       /* Nsecret and Nh */
-#define TWOWAY_HPKE_MAX_AEAD_KEY_LEN 64u     /* Nk */
-#define TWOWAY_HPKE_MAX_NONCE_LEN 32u        /* Nn */
-#define TWOWAY_HPKE_MAX_TAG_LEN 32u          /* Nt */
+#define TWOWAY_HPKE_MAX_SECRET_LEN 64u   /* Nsecret and Nh */
+#define TWOWAY_HPKE_MAX_AEAD_KEY_LEN 64u /* Nk */
+#define TWOWAY_HPKE_MAX_NONCE_LEN 32u    /* Nn */
+#define TWOWAY_HPKE_MAX_TAG_LEN 32u      /* Nt */
 /* A PSK must carry at least 32 bytes (RFC 9180 §5.1.2: 32 bytes of entropy). */
 #define TWOWAY_HPKE_MIN_PSK_LEN 32u
 /* Info, PSK, PSK id and exporter contexts may be at most this long. */
@@ -94,8 +94,8 @@ struct twoway_hpke_kdf {
     uint16_t id;
     uint16_t hash_len; /* Nh, at most TWOWAY_HPKE_MAX_SECRET_LEN */
     /* prk[hash_len] = Extract(salt, ikm[0] || ... || ikm[n-1]) */
-    int (*extract)(const twoway_hpke_kdf *kdf, uint8_t *prk, const uint8_t *salt,
-                   size_t salt_len, const twoway_hpke_slice *ikm, size_t n);
+    int (*extract)(const twoway_hpke_kdf *kdf, uint8_t *prk, const uint8_t *salt, size_t salt_len,
+                   const twoway_hpke_slice *ikm, size_t n);
     /* out[out_len] = Expand(prk, info[0] || ... || info[n-1], out_len),
      * out_len <= 255 * hash_len */
     int (*expand)(const twoway_hpke_kdf *kdf, uint8_t *out, size_t out_len, const uint8_t *prk,
@@ -184,8 +184,8 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_key_generate(const twoway_hpke_kem 
                                                           twoway_hpke_key **out);
 /* DeriveKeyPair(ikm), RFC 9180 §7.1.3; ikm must be at least Nsk bytes. */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_key_derive(const twoway_hpke_kem *kem,
-                                                        twoway_hpke_key **out,
-                                                        const uint8_t *ikm, size_t ikm_len);
+                                                        twoway_hpke_key **out, const uint8_t *ikm,
+                                                        size_t ikm_len);
 /* DeserializePublicKey, with validation (length, point on the curve). */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_key_import_public(const twoway_hpke_kem *kem,
                                                                twoway_hpke_key **out,
@@ -218,18 +218,15 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_key_from_evp_pkey(const twoway_hpke
 typedef int (*twoway_hpke_dh_fn)(void *handle, uint8_t *out, size_t out_len,
                                  const uint8_t *peer_public, size_t peer_public_len);
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_key_from_dh(const twoway_hpke_kem *kem,
-                                                         twoway_hpke_key **out,
-                                                         const uint8_t *pk, size_t pk_len,
-                                                         twoway_hpke_dh_fn dh, void *handle,
-                                                         void (*free_handle)(void *));
+                                                         twoway_hpke_key **out, const uint8_t *pk,
+                                                         size_t pk_len, twoway_hpke_dh_fn dh,
+                                                         void *handle, void (*free_handle)(void *));
 
 /* For custom KEMs: a key with public bytes pk and an opaque handle (NULL for
  * a public key). free_handle (may be NULL) runs when the key is freed. */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_key_new_custom(const twoway_hpke_kem *kem,
-                                                            twoway_hpke_key **out,
-                                                            const uint8_t *pk, size_t pk_len,
-                                                            void *handle,
-                                                            void (*free_handle)(void *));
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_hpke_key_new_custom(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *pk,
+                           size_t pk_len, void *handle, void (*free_handle)(void *));
 TWOWAY_API void *twoway_hpke_key_handle(const twoway_hpke_key *key);
 TWOWAY_API const uint8_t *twoway_hpke_key_public(const twoway_hpke_key *key, size_t *len);
 TWOWAY_API const twoway_hpke_kem *twoway_hpke_key_kem(const twoway_hpke_key *key);
@@ -256,41 +253,40 @@ typedef struct twoway_hpke_params {
 } twoway_hpke_params;
 
 #define TWOWAY_HPKE_PARAMS_INIT                                                                    \
-    { TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_MODE_BASE, NULL, 0, NULL, 0, NULL }
+    {                                                                                              \
+        TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_MODE_BASE, NULL, 0, NULL, 0, NULL                     \
+    }
 
 /* --------------------------------------------------------------- contexts */
 
 /* SetupBaseS / SetupPSKS / SetupAuthS / SetupAuthPSKS. enc gets Nenc bytes. */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_setup_sender(
-    twoway_hpke_ctx **out, uint8_t *enc, size_t *enc_len, const twoway_hpke_suite *suite,
-    const twoway_hpke_key *recipient, const uint8_t *info, size_t info_len,
-    const twoway_hpke_params *params);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_hpke_setup_sender(twoway_hpke_ctx **out, uint8_t *enc, size_t *enc_len,
+                         const twoway_hpke_suite *suite, const twoway_hpke_key *recipient,
+                         const uint8_t *info, size_t info_len, const twoway_hpke_params *params);
 
 /* SetupBaseR / SetupPSKR / SetupAuthR / SetupAuthPSKR. */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_setup_receiver(
-    twoway_hpke_ctx **out, const twoway_hpke_suite *suite, const uint8_t *enc, size_t enc_len,
-    const twoway_hpke_key *recipient, const uint8_t *info, size_t info_len,
-    const twoway_hpke_params *params);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_hpke_setup_receiver(twoway_hpke_ctx **out, const twoway_hpke_suite *suite,
+                           const uint8_t *enc, size_t enc_len, const twoway_hpke_key *recipient,
+                           const uint8_t *info, size_t info_len, const twoway_hpke_params *params);
 
 /* Seal with the next sequence number (sender contexts). ct gets pt_len + Nt
  * bytes and may equal pt. TWOWAY_ERR_LIMIT once the sequence is exhausted. */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_seal(twoway_hpke_ctx *ctx, uint8_t *ct,
-                                                  size_t *ct_len, const uint8_t *aad,
-                                                  size_t aad_len, const uint8_t *pt,
-                                                  size_t pt_len);
+TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_seal(twoway_hpke_ctx *ctx, uint8_t *ct, size_t *ct_len,
+                                                  const uint8_t *aad, size_t aad_len,
+                                                  const uint8_t *pt, size_t pt_len);
 
 /* Open with the next sequence number (receiver contexts). pt gets
  * ct_len - Nt bytes and may equal ct. On failure nothing is left in pt and
  * the sequence number does not move. */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_open(twoway_hpke_ctx *ctx, uint8_t *pt,
-                                                  size_t *pt_len, const uint8_t *aad,
-                                                  size_t aad_len, const uint8_t *ct,
-                                                  size_t ct_len);
+TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_open(twoway_hpke_ctx *ctx, uint8_t *pt, size_t *pt_len,
+                                                  const uint8_t *aad, size_t aad_len,
+                                                  const uint8_t *ct, size_t ct_len);
 
 /* Export(exporter_context, L): L <= 255 * Nh bytes into out. */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_export(const twoway_hpke_ctx *ctx, uint8_t *out,
-                                                    size_t out_len,
-                                                    const uint8_t *exporter_context,
+                                                    size_t out_len, const uint8_t *exporter_context,
                                                     size_t exporter_context_len);
 
 /* The suite a context was made with, and its next sequence number. */
@@ -301,28 +297,30 @@ TWOWAY_API void twoway_hpke_ctx_free(twoway_hpke_ctx *ctx);
 /* ------------------------------------------------------------ single-shot */
 
 /* Seal<MODE>(pkR, info, aad, pt): enc and ct in one call (RFC 9180 §6.1). */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_seal_once(
-    const twoway_hpke_suite *suite, const twoway_hpke_key *recipient, const uint8_t *info,
-    size_t info_len, const twoway_hpke_params *params, const uint8_t *aad, size_t aad_len,
-    const uint8_t *pt, size_t pt_len, uint8_t *enc, size_t *enc_len, uint8_t *ct,
-    size_t *ct_len);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_hpke_seal_once(const twoway_hpke_suite *suite, const twoway_hpke_key *recipient,
+                      const uint8_t *info, size_t info_len, const twoway_hpke_params *params,
+                      const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+                      uint8_t *enc, size_t *enc_len, uint8_t *ct, size_t *ct_len);
 
 /* Open<MODE>(enc, skR, info, aad, ct). */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_open_once(
-    const twoway_hpke_suite *suite, const twoway_hpke_key *recipient, const uint8_t *info,
-    size_t info_len, const twoway_hpke_params *params, const uint8_t *enc, size_t enc_len,
-    const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
-    size_t *pt_len);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_hpke_open_once(const twoway_hpke_suite *suite, const twoway_hpke_key *recipient,
+                      const uint8_t *info, size_t info_len, const twoway_hpke_params *params,
+                      const uint8_t *enc, size_t enc_len, const uint8_t *aad, size_t aad_len,
+                      const uint8_t *ct, size_t ct_len, uint8_t *pt, size_t *pt_len);
 
 /* SendExport / ReceiveExport (RFC 9180 §6.2). */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_send_export(
-    const twoway_hpke_suite *suite, const twoway_hpke_key *recipient, const uint8_t *info,
-    size_t info_len, const twoway_hpke_params *params, const uint8_t *exporter_context,
-    size_t exporter_context_len, uint8_t *enc, size_t *enc_len, uint8_t *out, size_t out_len);
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_receive_export(
-    const twoway_hpke_suite *suite, const twoway_hpke_key *recipient, const uint8_t *info,
-    size_t info_len, const twoway_hpke_params *params, const uint8_t *enc, size_t enc_len,
-    const uint8_t *exporter_context, size_t exporter_context_len, uint8_t *out, size_t out_len);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_hpke_send_export(const twoway_hpke_suite *suite, const twoway_hpke_key *recipient,
+                        const uint8_t *info, size_t info_len, const twoway_hpke_params *params,
+                        const uint8_t *exporter_context, size_t exporter_context_len, uint8_t *enc,
+                        size_t *enc_len, uint8_t *out, size_t out_len);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_hpke_receive_export(const twoway_hpke_suite *suite, const twoway_hpke_key *recipient,
+                           const uint8_t *info, size_t info_len, const twoway_hpke_params *params,
+                           const uint8_t *enc, size_t enc_len, const uint8_t *exporter_context,
+                           size_t exporter_context_len, uint8_t *out, size_t out_len);
 
 #ifdef __cplusplus
 }

@@ -21,8 +21,8 @@ void sio_kdf_derive(const char *context, const sio_bytes *in, size_t n, uint8_t 
     finish(&h, in, n, out, out_len);
 }
 
-void sio_kdf_keyed(const uint8_t key[SIO_KDF_KEY_LEN], const sio_bytes *in, size_t n,
-                   uint8_t *out, size_t out_len)
+void sio_kdf_keyed(const uint8_t key[SIO_KDF_KEY_LEN], const sio_bytes *in, size_t n, uint8_t *out,
+                   size_t out_len)
 {
     blake3_hasher h;
     blake3_hasher_init_keyed(&h, key);

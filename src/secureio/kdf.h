@@ -22,8 +22,8 @@ void sio_kdf_derive(const char *context, const sio_bytes *in, size_t n, uint8_t 
                     size_t out_len);
 
 /* out[out_len] = BLAKE3-keyed_hash(key, in[0] || ... || in[n-1]). */
-void sio_kdf_keyed(const uint8_t key[SIO_KDF_KEY_LEN], const sio_bytes *in, size_t n,
-                   uint8_t *out, size_t out_len);
+void sio_kdf_keyed(const uint8_t key[SIO_KDF_KEY_LEN], const sio_bytes *in, size_t n, uint8_t *out,
+                   size_t out_len);
 
 /* out[out_len] = BLAKE3(in[0] || ... || in[n-1]) (the plain hash, for transcripts). */
 void sio_kdf_hash(const sio_bytes *in, size_t n, uint8_t *out, size_t out_len);

@@ -9,12 +9,14 @@ const char *twoway_strerror(int err)
     case TWOWAY_ERR_ARG: return "invalid argument or inconsistent options";
     case TWOWAY_ERR_UNSUPPORTED: return "unknown or unsupported algorithm";
     case TWOWAY_ERR_KEY: return "invalid key";
-    case TWOWAY_ERR_AUTH: return "authentication failed: the message was altered or the key is wrong";
+    case TWOWAY_ERR_AUTH:
+        return "authentication failed: the message was altered or the key is wrong";
     case TWOWAY_ERR_LIMIT: return "message limit reached: the sequence number is exhausted";
     case TWOWAY_ERR_BUFFER: return "output buffer too small";
     case TWOWAY_ERR_NOMEM: return "out of memory";
     case TWOWAY_ERR_CRYPTO: return "the cryptographic provider failed";
-    case TWOWAY_ERR_DH: return "Diffie-Hellman produced the all-zero value (small-order public key)";
+    case TWOWAY_ERR_DH:
+        return "Diffie-Hellman produced the all-zero value (small-order public key)";
     case TWOWAY_ERR_DERIVE: return "key derivation found no valid private key";
     case TWOWAY_ERR_STATE: return "operation not allowed in this state";
     default: return "unknown error";

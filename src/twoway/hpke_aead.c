@@ -58,9 +58,8 @@ static int aead_seal(void *state, uint8_t *ct, const uint8_t *nonce, const uint8
 {
     EVP_CIPHER_CTX *c = state;
     int outl;
-    if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) ||
-        !aead_feed(c, NULL, aad, aad_len) || !aead_feed(c, ct, pt, pt_len) ||
-        !EVP_CipherFinal_ex(c, ct + pt_len, &outl) ||
+    if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) || !aead_feed(c, NULL, aad, aad_len) ||
+        !aead_feed(c, ct, pt, pt_len) || !EVP_CipherFinal_ex(c, ct + pt_len, &outl) ||
         !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, ct + pt_len))
         return TWOWAY_ERR_CRYPTO;
     return TWOWAY_OK;
@@ -90,14 +89,25 @@ fail:
     return TWOWAY_ERR_AUTH;
 }
 
-const twoway_hpke_aead hpke_aead_aes128gcm = {
-    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_AEAD_AES_128_GCM, 16, 12, AEAD_TAG_LEN,
-    aead_init, aead_seal, aead_open, aead_free, NULL};
-const twoway_hpke_aead hpke_aead_aes256gcm = {
-    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_AEAD_AES_256_GCM, 32, 12, AEAD_TAG_LEN,
-    aead_init, aead_seal, aead_open, aead_free, NULL};
-const twoway_hpke_aead hpke_aead_chacha20poly1305 = {
-    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_AEAD_CHACHA20_POLY1305, 32, 12, AEAD_TAG_LEN,
-    aead_init, aead_seal, aead_open, aead_free, NULL};
+#define AEAD_TABLE(name, aead_id, nk)                                                              \
+    const twoway_hpke_aead name = {                                                                \
+        .abi_version = TWOWAY_HPKE_ABI_VERSION,                                                    \
+        .id = aead_id,                                                                             \
+        .key_len = nk,                                                                             \
+        .nonce_len = 12,                                                                           \
+        .tag_len = AEAD_TAG_LEN,                                                                   \
+        .init = aead_init,                                                                         \
+        .seal = aead_seal,                                                                         \
+        .open = aead_open,                                                                         \
+        .free = aead_free,                                                                         \
+    }
+
+AEAD_TABLE(hpke_aead_aes128gcm, TWOWAY_HPKE_AEAD_AES_128_GCM, 16);
+AEAD_TABLE(hpke_aead_aes256gcm, TWOWAY_HPKE_AEAD_AES_256_GCM, 32);
+AEAD_TABLE(hpke_aead_chacha20poly1305, TWOWAY_HPKE_AEAD_CHACHA20_POLY1305, 32);
+
+/* Export-only: no key, no Seal/Open (RFC 9180 §5.3). */
 const twoway_hpke_aead hpke_aead_export_only = {
-    TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_AEAD_EXPORT_ONLY, 0, 0, 0, NULL, NULL, NULL, NULL, NULL};
+    .abi_version = TWOWAY_HPKE_ABI_VERSION,
+    .id = TWOWAY_HPKE_AEAD_EXPORT_ONLY,
+};

@@ -42,9 +42,9 @@ static int mode_inputs_check(mode_inputs *mi, const twoway_hpke_params *prm)
     case TWOWAY_HPKE_MODE_AUTH_PSK: wants_psk = 1, wants_auth = 1; break;
     default: return TWOWAY_ERR_ARG;
     }
-    if (got_psk != got_psk_id)   /* inconsistent PSK inputs */
+    if (got_psk != got_psk_id) /* inconsistent PSK inputs */
         return TWOWAY_ERR_ARG;
-    if (got_psk != wants_psk)    /* PSK given when not needed, or missing */
+    if (got_psk != wants_psk) /* PSK given when not needed, or missing */
         return TWOWAY_ERR_ARG;
     if (got_psk && prm->psk_len < TWOWAY_HPKE_MIN_PSK_LEN)
         return TWOWAY_ERR_ARG;
@@ -114,8 +114,8 @@ static int key_schedule(struct twoway_hpke_ctx *ctx, const twoway_hpke_suite *su
         }
         /* The nonce is base_nonce XOR I2OSP(seq, Nn): seq must stay below
          * 2^(8*Nn) - 1 (§5.2); a 64-bit counter caps it at 2^64 - 1. */
-        ctx->seq_limit = aead->nonce_len >= 8 ? UINT64_MAX
-                                               : ((uint64_t)1 << (8 * aead->nonce_len)) - 1;
+        ctx->seq_limit =
+            aead->nonce_len >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * aead->nonce_len)) - 1;
     }
 done:
     util_wipe(psk_id_hash, sizeof psk_id_hash);
@@ -148,8 +148,8 @@ static int setup_checks(const twoway_hpke_suite *suite, const twoway_hpke_key *k
 
 static int setup_sender_into(struct twoway_hpke_ctx *ctx, uint8_t *enc, size_t *enc_len,
                              const twoway_hpke_suite *suite, const twoway_hpke_key *recipient,
-                             const uint8_t *info, size_t info_len,
-                             const twoway_hpke_params *params, const twoway_hpke_key *ephemeral)
+                             const uint8_t *info, size_t info_len, const twoway_hpke_params *params,
+                             const twoway_hpke_key *ephemeral)
 {
     mode_inputs mi;
     uint8_t shared_secret[TWOWAY_HPKE_MAX_SECRET_LEN];
@@ -174,9 +174,9 @@ static int setup_sender_into(struct twoway_hpke_ctx *ctx, uint8_t *enc, size_t *
 }
 
 static int setup_receiver_into(struct twoway_hpke_ctx *ctx, const twoway_hpke_suite *suite,
-                               const uint8_t *enc, size_t enc_len,
-                               const twoway_hpke_key *recipient, const uint8_t *info,
-                               size_t info_len, const twoway_hpke_params *params)
+                               const uint8_t *enc, size_t enc_len, const twoway_hpke_key *recipient,
+                               const uint8_t *info, size_t info_len,
+                               const twoway_hpke_params *params)
 {
     mode_inputs mi;
     uint8_t shared_secret[TWOWAY_HPKE_MAX_SECRET_LEN];
@@ -209,8 +209,8 @@ int hpke_setup_sender_with(twoway_hpke_ctx **out, uint8_t *enc, size_t *enc_len,
     twoway_hpke_ctx *ctx = malloc(sizeof *ctx);
     if (ctx == NULL)
         return TWOWAY_ERR_NOMEM;
-    int rc = setup_sender_into(ctx, enc, enc_len, suite, recipient, info, info_len, params,
-                               ephemeral);
+    int rc =
+        setup_sender_into(ctx, enc, enc_len, suite, recipient, info, info_len, params, ephemeral);
     if (rc != TWOWAY_OK) {
         free(ctx);
         return rc;
@@ -221,17 +221,16 @@ int hpke_setup_sender_with(twoway_hpke_ctx **out, uint8_t *enc, size_t *enc_len,
 
 int twoway_hpke_setup_sender(twoway_hpke_ctx **out, uint8_t *enc, size_t *enc_len,
                              const twoway_hpke_suite *suite, const twoway_hpke_key *recipient,
-                             const uint8_t *info, size_t info_len,
-                             const twoway_hpke_params *params)
+                             const uint8_t *info, size_t info_len, const twoway_hpke_params *params)
 {
     return hpke_setup_sender_with(out, enc, enc_len, suite, recipient, info, info_len, params,
                                   NULL);
 }
 
 int twoway_hpke_setup_receiver(twoway_hpke_ctx **out, const twoway_hpke_suite *suite,
-                               const uint8_t *enc, size_t enc_len,
-                               const twoway_hpke_key *recipient, const uint8_t *info,
-                               size_t info_len, const twoway_hpke_params *params)
+                               const uint8_t *enc, size_t enc_len, const twoway_hpke_key *recipient,
+                               const uint8_t *info, size_t info_len,
+                               const twoway_hpke_params *params)
 {
     if (out == NULL)
         return TWOWAY_ERR_ARG;
@@ -304,8 +303,8 @@ int twoway_hpke_open(twoway_hpke_ctx *ctx, uint8_t *pt, size_t *pt_len, const ui
         return TWOWAY_ERR_LIMIT;
     compute_nonce(ctx, nonce);
     uint8_t dummy;
-    int rc = ctx->suite.aead->open(ctx->aead_state, pt != NULL ? pt : &dummy, nonce, aad,
-                                   aad_len, ct, ct_len);
+    int rc = ctx->suite.aead->open(ctx->aead_state, pt != NULL ? pt : &dummy, nonce, aad, aad_len,
+                                   ct, ct_len);
     if (rc != TWOWAY_OK)
         return TWOWAY_ERR_AUTH;
     ctx->seq++;
@@ -381,10 +380,9 @@ int twoway_hpke_open_once(const twoway_hpke_suite *suite, const twoway_hpke_key 
 }
 
 int twoway_hpke_send_export(const twoway_hpke_suite *suite, const twoway_hpke_key *recipient,
-                            const uint8_t *info, size_t info_len,
-                            const twoway_hpke_params *params, const uint8_t *exporter_context,
-                            size_t exporter_context_len, uint8_t *enc, size_t *enc_len,
-                            uint8_t *out, size_t out_len)
+                            const uint8_t *info, size_t info_len, const twoway_hpke_params *params,
+                            const uint8_t *exporter_context, size_t exporter_context_len,
+                            uint8_t *enc, size_t *enc_len, uint8_t *out, size_t out_len)
 {
     struct twoway_hpke_ctx ctx;
     int rc = setup_sender_into(&ctx, enc, enc_len, suite, recipient, info, info_len, params, NULL);
@@ -397,9 +395,9 @@ int twoway_hpke_send_export(const twoway_hpke_suite *suite, const twoway_hpke_ke
 
 int twoway_hpke_receive_export(const twoway_hpke_suite *suite, const twoway_hpke_key *recipient,
                                const uint8_t *info, size_t info_len,
-                               const twoway_hpke_params *params, const uint8_t *enc,
-                               size_t enc_len, const uint8_t *exporter_context,
-                               size_t exporter_context_len, uint8_t *out, size_t out_len)
+                               const twoway_hpke_params *params, const uint8_t *enc, size_t enc_len,
+                               const uint8_t *exporter_context, size_t exporter_context_len,
+                               uint8_t *out, size_t out_len)
 {
     struct twoway_hpke_ctx ctx;
     int rc = setup_receiver_into(&ctx, suite, enc, enc_len, recipient, info, info_len, params);

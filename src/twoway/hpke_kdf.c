@@ -16,9 +16,8 @@
 
 static int hkdf_extract(const twoway_hpke_kdf *kdf, uint8_t *prk, const uint8_t *salt,
                         size_t salt_len, const twoway_hpke_slice *ikm, size_t n);
-static int hkdf_expand(const twoway_hpke_kdf *kdf, uint8_t *out, size_t out_len,
-                       const uint8_t *prk, size_t prk_len, const twoway_hpke_slice *info,
-                       size_t n);
+static int hkdf_expand(const twoway_hpke_kdf *kdf, uint8_t *out, size_t out_len, const uint8_t *prk,
+                       size_t prk_len, const twoway_hpke_slice *info, size_t n);
 
 const twoway_hpke_kdf hpke_kdf_hkdf_sha256 = {
     TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_KDF_HKDF_SHA256, 32, hkdf_extract, hkdf_expand, NULL};
@@ -28,9 +27,8 @@ const twoway_hpke_kdf hpke_kdf_hkdf_sha512 = {
     TWOWAY_HPKE_ABI_VERSION, TWOWAY_HPKE_KDF_HKDF_SHA512, 64, hkdf_extract, hkdf_expand, NULL};
 
 /* HMAC(key, parts[0] || ... || parts[n-1] || tail) into out[hash_len]. */
-static int hmac(EVP_MD_CTX *mc, const EVP_MD *md, uint8_t *out, const uint8_t *key,
-                size_t key_len, const twoway_hpke_slice *parts, size_t n, const uint8_t *tail,
-                size_t tail_len)
+static int hmac(EVP_MD_CTX *mc, const EVP_MD *md, uint8_t *out, const uint8_t *key, size_t key_len,
+                const twoway_hpke_slice *parts, size_t n, const uint8_t *tail, size_t tail_len)
 {
     uint8_t pad[HMAC_MAX_BLOCK] = {0};
     uint8_t inner[EVP_MAX_MD_SIZE];
@@ -85,9 +83,8 @@ static int hkdf_extract(const twoway_hpke_kdf *kdf, uint8_t *prk, const uint8_t 
     return rc;
 }
 
-static int hkdf_expand(const twoway_hpke_kdf *kdf, uint8_t *out, size_t out_len,
-                       const uint8_t *prk, size_t prk_len, const twoway_hpke_slice *info,
-                       size_t n)
+static int hkdf_expand(const twoway_hpke_kdf *kdf, uint8_t *out, size_t out_len, const uint8_t *prk,
+                       size_t prk_len, const twoway_hpke_slice *info, size_t n)
 {
     const EVP_MD *md = hpke_md(kdf->id);
     size_t hlen = kdf->hash_len;

@@ -57,8 +57,8 @@ static int key_wrap(const twoway_hpke_kem *kem, EVP_PKEY *pkey, const uint8_t *p
 /* ------------------------------------------------------------- EC helpers */
 
 /* An uncompressed encoding of the point in `in` (any SEC1 form), checked on the curve. */
-static int ec_point_normalize(const dhkem_params *p, const uint8_t *in, size_t in_len,
-                              uint8_t *out, size_t out_len)
+static int ec_point_normalize(const dhkem_params *p, const uint8_t *in, size_t in_len, uint8_t *out,
+                              size_t out_len)
 {
     int rc = TWOWAY_ERR_KEY;
     EC_GROUP *group = EC_GROUP_new_by_curve_name(p->nid);
@@ -70,8 +70,7 @@ static int ec_point_normalize(const dhkem_params *p, const uint8_t *in, size_t i
     if (!EC_POINT_oct2point(group, pt, in, in_len, NULL) || EC_POINT_is_at_infinity(group, pt) ||
         EC_POINT_is_on_curve(group, pt, NULL) != 1)
         goto done;
-    if (EC_POINT_point2oct(group, pt, POINT_CONVERSION_UNCOMPRESSED, out, out_len, NULL) !=
-        out_len)
+    if (EC_POINT_point2oct(group, pt, POINT_CONVERSION_UNCOMPRESSED, out, out_len, NULL) != out_len)
         goto done;
     rc = TWOWAY_OK;
 done:
@@ -115,8 +114,7 @@ done:
 
 /* A key pair from an EC private scalar sk (Nsk bytes, big-endian): the
  * scalar must be in [1, n-1]; the public key is sk * G. */
-static int ec_import_private(const twoway_hpke_kem *kem, const uint8_t *sk,
-                             twoway_hpke_key **out)
+static int ec_import_private(const twoway_hpke_kem *kem, const uint8_t *sk, twoway_hpke_key **out)
 {
     const dhkem_params *p = params_of(kem);
     uint8_t pub[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
@@ -153,8 +151,8 @@ done:
 
 /* -------------------------------------------------------------- key ops */
 
-static int dh_import_private(const twoway_hpke_kem *kem, twoway_hpke_key **out,
-                             const uint8_t *sk, size_t sk_len)
+static int dh_import_private(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *sk,
+                             size_t sk_len)
 {
     const dhkem_params *p = params_of(kem);
     uint8_t pk[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
@@ -174,8 +172,8 @@ static int dh_import_private(const twoway_hpke_kem *kem, twoway_hpke_key **out,
     return key_wrap(kem, pkey, pk, HPKE_KEY_EVP, out);
 }
 
-static int dh_import_public(const twoway_hpke_kem *kem, twoway_hpke_key **out,
-                            const uint8_t *pk, size_t pk_len)
+static int dh_import_public(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *pk,
+                            size_t pk_len)
 {
     const dhkem_params *p = params_of(kem);
     EVP_PKEY *pkey = NULL;
@@ -379,12 +377,12 @@ static int dh_encap(const twoway_hpke_kem *kem, uint8_t *shared_secret, uint8_t 
         rc = dh(kem, dhv + p->ndh, sender, recipient);
     if (rc == TWOWAY_OK) {
         memcpy(enc, ephemeral->pk, kem->enc_len);
-        twoway_hpke_slice ctx[3] = {{enc, kem->enc_len},
-                                    {recipient->pk, recipient->pk_len},
-                                    {sender != NULL ? sender->pk : NULL,
-                                     sender != NULL ? sender->pk_len : 0}};
-        rc = extract_and_expand(kem, shared_secret, dhv, sender != NULL ? 2 * p->ndh : p->ndh,
-                                ctx, 3);
+        twoway_hpke_slice ctx[3] = {
+            {enc, kem->enc_len},
+            {recipient->pk, recipient->pk_len},
+            {sender != NULL ? sender->pk : NULL, sender != NULL ? sender->pk_len : 0}};
+        rc = extract_and_expand(kem, shared_secret, dhv, sender != NULL ? 2 * p->ndh : p->ndh, ctx,
+                                3);
     }
     util_wipe(dhv, sizeof dhv);
     twoway_hpke_key_free(fresh);
@@ -392,8 +390,7 @@ static int dh_encap(const twoway_hpke_kem *kem, uint8_t *shared_secret, uint8_t 
 }
 
 static int dh_decap(const twoway_hpke_kem *kem, uint8_t *shared_secret, const uint8_t *enc,
-                    size_t enc_len, const twoway_hpke_key *recipient,
-                    const twoway_hpke_key *sender)
+                    size_t enc_len, const twoway_hpke_key *recipient, const twoway_hpke_key *sender)
 {
     const dhkem_params *p = params_of(kem);
     uint8_t dhv[2 * MAX_NDH];
@@ -409,12 +406,12 @@ static int dh_decap(const twoway_hpke_kem *kem, uint8_t *shared_secret, const ui
     if (rc == TWOWAY_OK && sender != NULL)
         rc = dh(kem, dhv + p->ndh, recipient, sender);
     if (rc == TWOWAY_OK) {
-        twoway_hpke_slice ctx[3] = {{enc, enc_len},
-                                    {recipient->pk, recipient->pk_len},
-                                    {sender != NULL ? sender->pk : NULL,
-                                     sender != NULL ? sender->pk_len : 0}};
-        rc = extract_and_expand(kem, shared_secret, dhv, sender != NULL ? 2 * p->ndh : p->ndh,
-                                ctx, 3);
+        twoway_hpke_slice ctx[3] = {
+            {enc, enc_len},
+            {recipient->pk, recipient->pk_len},
+            {sender != NULL ? sender->pk : NULL, sender != NULL ? sender->pk_len : 0}};
+        rc = extract_and_expand(kem, shared_secret, dhv, sender != NULL ? 2 * p->ndh : p->ndh, ctx,
+                                3);
     }
     util_wipe(dhv, sizeof dhv);
     twoway_hpke_key_free(pke);
@@ -467,18 +464,31 @@ int hpke_dh_key_from_fn(const twoway_hpke_kem *kem, twoway_hpke_key **out, const
 
 /* --------------------------------------------------------------- tables */
 
-static dhkem_params p256 = {"EC", "P-256", NID_X9_62_prime256v1, 32, 0xFF,
-                            TWOWAY_HPKE_KDF_HKDF_SHA256};
+/* clang-format off */
+static dhkem_params p256 = {"EC", "P-256", NID_X9_62_prime256v1, 32, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA256};
 static dhkem_params p384 = {"EC", "P-384", NID_secp384r1, 48, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA384};
 static dhkem_params p521 = {"EC", "P-521", NID_secp521r1, 66, 0x01, TWOWAY_HPKE_KDF_HKDF_SHA512};
 static dhkem_params x25519 = {"X25519", NULL, 0, 32, 0, TWOWAY_HPKE_KDF_HKDF_SHA256};
 static dhkem_params x448 = {"X448", NULL, 0, 56, 0, TWOWAY_HPKE_KDF_HKDF_SHA512};
+/* clang-format on */
 
-#define DHKEM(name, id, nsecret, npk, nsk, params)                                                 \
-    const twoway_hpke_kem name = {TWOWAY_HPKE_ABI_VERSION, id,       nsecret,    npk,            \
-                                  npk,                     nsk,      dh_generate, dh_derive,     \
-                                  dh_import_public,        dh_import_private,                    \
-                                  dh_export_private,       dh_encap, dh_decap,   &params}
+#define DHKEM(name, kem_id, nsecret, npk, nsk, params)                                             \
+    const twoway_hpke_kem name = {                                                                 \
+        .abi_version = TWOWAY_HPKE_ABI_VERSION,                                                    \
+        .id = kem_id,                                                                              \
+        .secret_len = nsecret,                                                                     \
+        .enc_len = npk,                                                                            \
+        .public_key_len = npk,                                                                     \
+        .private_key_len = nsk,                                                                    \
+        .generate = dh_generate,                                                                   \
+        .derive = dh_derive,                                                                       \
+        .import_public = dh_import_public,                                                         \
+        .import_private = dh_import_private,                                                       \
+        .export_private = dh_export_private,                                                       \
+        .encap = dh_encap,                                                                         \
+        .decap = dh_decap,                                                                         \
+        .userdata = &params,                                                                       \
+    }
 
 DHKEM(hpke_kem_p256, TWOWAY_HPKE_KEM_P256_SHA256, 32, 65, 32, p256);
 DHKEM(hpke_kem_p384, TWOWAY_HPKE_KEM_P384_SHA384, 48, 97, 48, p384);

@@ -36,8 +36,8 @@ int twoway_hpke_key_generate(const twoway_hpke_kem *kem, twoway_hpke_key **out)
     return kem->generate(kem, out);
 }
 
-int twoway_hpke_key_derive(const twoway_hpke_kem *kem, twoway_hpke_key **out,
-                           const uint8_t *ikm, size_t ikm_len)
+int twoway_hpke_key_derive(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *ikm,
+                           size_t ikm_len)
 {
     if (out == NULL || !kem_ok(kem) || (ikm == NULL && ikm_len > 0))
         return TWOWAY_ERR_ARG;
@@ -107,9 +107,9 @@ int twoway_hpke_key_from_evp_pkey(const twoway_hpke_kem *kem, twoway_hpke_key **
     return hpke_dh_key_from_evp(kem, out, pkey);
 }
 
-int twoway_hpke_key_from_dh(const twoway_hpke_kem *kem, twoway_hpke_key **out,
-                            const uint8_t *pk, size_t pk_len, twoway_hpke_dh_fn dh,
-                            void *handle, void (*free_handle)(void *))
+int twoway_hpke_key_from_dh(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *pk,
+                            size_t pk_len, twoway_hpke_dh_fn dh, void *handle,
+                            void (*free_handle)(void *))
 {
     if (out == NULL || dh == NULL || !kem_ok(kem) || (pk == NULL && pk_len > 0))
         return TWOWAY_ERR_ARG;
@@ -125,9 +125,8 @@ int twoway_hpke_key_from_dh(const twoway_hpke_kem *kem, twoway_hpke_key **out,
     return TWOWAY_OK;
 }
 
-int twoway_hpke_key_new_custom(const twoway_hpke_kem *kem, twoway_hpke_key **out,
-                               const uint8_t *pk, size_t pk_len, void *handle,
-                               void (*free_handle)(void *))
+int twoway_hpke_key_new_custom(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *pk,
+                               size_t pk_len, void *handle, void (*free_handle)(void *))
 {
     if (out == NULL || !kem_ok(kem) || (pk == NULL && pk_len > 0))
         return TWOWAY_ERR_ARG;

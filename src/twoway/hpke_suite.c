@@ -7,8 +7,8 @@
 #include <pthread.h>
 
 extern const twoway_hpke_kdf hpke_kdf_hkdf_sha256, hpke_kdf_hkdf_sha384, hpke_kdf_hkdf_sha512;
-extern const twoway_hpke_aead hpke_aead_aes128gcm, hpke_aead_aes256gcm,
-    hpke_aead_chacha20poly1305, hpke_aead_export_only;
+extern const twoway_hpke_aead hpke_aead_aes128gcm, hpke_aead_aes256gcm, hpke_aead_chacha20poly1305,
+    hpke_aead_export_only;
 extern const twoway_hpke_kem hpke_kem_p256, hpke_kem_p384, hpke_kem_p521, hpke_kem_x25519,
     hpke_kem_x448;
 
@@ -105,8 +105,7 @@ int hpke_suite_check(const twoway_hpke_suite *suite)
     const twoway_hpke_kdf *kdf = suite->kdf;
     const twoway_hpke_aead *aead = suite->aead;
     if (kem->abi_version != TWOWAY_HPKE_ABI_VERSION ||
-        kdf->abi_version != TWOWAY_HPKE_ABI_VERSION ||
-        aead->abi_version != TWOWAY_HPKE_ABI_VERSION)
+        kdf->abi_version != TWOWAY_HPKE_ABI_VERSION || aead->abi_version != TWOWAY_HPKE_ABI_VERSION)
         return TWOWAY_ERR_UNSUPPORTED;
     if (kem->encap == NULL || kem->decap == NULL || kem->secret_len == 0 ||
         kem->secret_len > TWOWAY_HPKE_MAX_SECRET_LEN || kem->enc_len == 0)

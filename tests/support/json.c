@@ -18,14 +18,14 @@ typedef struct {
 
 struct tj_value {
     tj_type type;
-    int flag;         /* TJ_BOOL: value; TJ_NUMBER: 1 if integral in int64 range */
-    double num;       /* TJ_NUMBER */
-    int64_t inum;     /* TJ_NUMBER when flag */
-    size_t n;         /* TJ_STRING: byte length; containers: child count */
-    size_t cap;       /* containers: allocated slots */
-    char *str;        /* TJ_STRING */
-    tj_value *items;  /* TJ_ARRAY elements / TJ_OBJECT member values */
-    tj_key_t *keys;   /* TJ_OBJECT member keys (parallel to items) */
+    int flag;        /* TJ_BOOL: value; TJ_NUMBER: 1 if integral in int64 range */
+    double num;      /* TJ_NUMBER */
+    int64_t inum;    /* TJ_NUMBER when flag */
+    size_t n;        /* TJ_STRING: byte length; containers: child count */
+    size_t cap;      /* containers: allocated slots */
+    char *str;       /* TJ_STRING */
+    tj_value *items; /* TJ_ARRAY elements / TJ_OBJECT member values */
+    tj_key_t *keys;  /* TJ_OBJECT member keys (parallel to items) */
 };
 
 typedef struct {
@@ -44,7 +44,8 @@ typedef struct {
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void tj_set_err(char *err, size_t errlen, const char *fmt, ...)
+static void
+tj_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     if (err == NULL || errlen == 0)
@@ -76,8 +77,8 @@ static int tj_fail(tj_parser *ps, const unsigned char *at, const char *msg)
             col++;
         }
     }
-    tj_set_err(ps->err, ps->errlen, "json: %s at byte offset %zu (line %zu, column %zu)",
-               msg, off, line, col);
+    tj_set_err(ps->err, ps->errlen, "json: %s at byte offset %zu (line %zu, column %zu)", msg, off,
+               line, col);
     return -1;
 }
 
@@ -89,9 +90,7 @@ static void tj_free_contents(tj_value *v)
     size_t i;
 
     switch (v->type) {
-    case TJ_STRING:
-        free(v->str);
-        break;
+    case TJ_STRING: free(v->str); break;
     case TJ_ARRAY:
     case TJ_OBJECT:
         for (i = 0; i < v->n; i++) {
@@ -102,8 +101,7 @@ static void tj_free_contents(tj_value *v)
         free(v->items);
         free(v->keys);
         break;
-    default:
-        break;
+    default: break;
     }
     memset(v, 0, sizeof(*v));
     v->type = TJ_NULL;
@@ -272,14 +270,38 @@ static int tj_parse_string(tj_parser *ps, char **out, size_t *outlen)
         } else if (c == '\\') {
             unsigned char e = q[1]; /* exists: pass 1 checked */
             switch (e) {
-            case '"': *o++ = '"'; q += 2; break;
-            case '\\': *o++ = '\\'; q += 2; break;
-            case '/': *o++ = '/'; q += 2; break;
-            case 'b': *o++ = '\b'; q += 2; break;
-            case 'f': *o++ = '\f'; q += 2; break;
-            case 'n': *o++ = '\n'; q += 2; break;
-            case 'r': *o++ = '\r'; q += 2; break;
-            case 't': *o++ = '\t'; q += 2; break;
+            case '"':
+                *o++ = '"';
+                q += 2;
+                break;
+            case '\\':
+                *o++ = '\\';
+                q += 2;
+                break;
+            case '/':
+                *o++ = '/';
+                q += 2;
+                break;
+            case 'b':
+                *o++ = '\b';
+                q += 2;
+                break;
+            case 'f':
+                *o++ = '\f';
+                q += 2;
+                break;
+            case 'n':
+                *o++ = '\n';
+                q += 2;
+                break;
+            case 'r':
+                *o++ = '\r';
+                q += 2;
+                break;
+            case 't':
+                *o++ = '\t';
+                q += 2;
+                break;
             case 'u': {
                 long hi, lo;
                 unsigned long cp;
@@ -315,9 +337,7 @@ static int tj_parse_string(tj_parser *ps, char **out, size_t *outlen)
                 o += tj_put_utf8(o, cp);
                 break;
             }
-            default:
-                free(buf);
-                return tj_fail(ps, q, "invalid escape sequence in string");
+            default: free(buf); return tj_fail(ps, q, "invalid escape sequence in string");
             }
         } else {
             /* c >= 0x80 (control characters were rejected in pass 1) */
@@ -638,10 +658,8 @@ static int tj_parse_value(tj_parser *ps, tj_value *out)
         return tj_fail(ps, ps->p, "unexpected end of input");
     c = *ps->p;
     switch (c) {
-    case '{':
-        return tj_parse_object(ps, out);
-    case '[':
-        return tj_parse_array(ps, out);
+    case '{': return tj_parse_object(ps, out);
+    case '[': return tj_parse_array(ps, out);
     case '"':
         if (tj_parse_string(ps, &out->str, &out->n) != 0)
             return -1;

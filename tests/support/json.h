@@ -46,7 +46,7 @@ tj_value *tj_load_file(const char *path, char *err, size_t errlen);
 /* Frees a tree returned by tj_parse/tj_load_file.  NULL is allowed. */
 void tj_free(tj_value *v);
 
-tj_type tj_typeof(const tj_value *v);      /* TJ_NULL for a NULL pointer */
+tj_type tj_typeof(const tj_value *v); /* TJ_NULL for a NULL pointer */
 
 /* Number of elements (array) or members (object); byte length for a string
  * (excluding the terminating NUL); 0 otherwise. */
@@ -62,11 +62,11 @@ const char *tj_key(const tj_value *obj, size_t i);
 /* Member value by key; NULL if missing or obj is not an object. */
 const tj_value *tj_get(const tj_value *obj, const char *key);
 
-const char *tj_str(const tj_value *v);     /* NULL if not a string */
-int tj_is_int(const tj_value *v);          /* 1 if number, integral, in int64 range */
-int64_t tj_int(const tj_value *v);         /* 0 if !tj_is_int(v) */
-double tj_num(const tj_value *v);          /* 0.0 if not a number */
-int tj_bool(const tj_value *v);            /* 1 for true; 0 for false or non-bool */
+const char *tj_str(const tj_value *v); /* NULL if not a string */
+int tj_is_int(const tj_value *v);      /* 1 if number, integral, in int64 range */
+int64_t tj_int(const tj_value *v);     /* 0 if !tj_is_int(v) */
+double tj_num(const tj_value *v);      /* 0.0 if not a number */
+int tj_bool(const tj_value *v);        /* 1 for true; 0 for false or non-bool */
 
 /* Hex decoding (upper or lower case, even length).  On success *out is a
  * malloc'd buffer (non-NULL even for an empty string; free() it) and

@@ -95,10 +95,10 @@ static void test_numbers(void)
     check_double("-2.5e-3", -2.5e-3, 0);
     check_double("1e308", 1e308, 0);
     check_double("1e-400", 0.0, 1); /* underflows to zero: accepted */
-    check_double("9223372036854775808", 9223372036854775808.0, 0);      /* 2^63 */
-    check_double("-9223372036854775809", -9223372036854775808.0, 0);    /* below min */
+    check_double("9223372036854775808", 9223372036854775808.0, 0);   /* 2^63 */
+    check_double("-9223372036854775809", -9223372036854775808.0, 0); /* below min */
     check_double("123456789012345678901234567890", 1.2345678901234568e29, 0);
-    check_double("18446744073709551616", 18446744073709551616.0, 0);    /* 2^64 */
+    check_double("18446744073709551616", 18446744073709551616.0, 0); /* 2^64 */
     check_double("0.1", 0.1, 0);
 }
 
@@ -124,11 +124,11 @@ static void test_strings(void)
     check_string("\"\\u0800\"", "\xE0\xA0\x80", 3);
     check_string("\"\\u20ac\"", "\xE2\x82\xAC", 3);
     check_string("\"\\uFFFF\"", "\xEF\xBF\xBF", 3);
-    check_string("\"\\ud83d\\ude00\"", "\xF0\x9F\x98\x80", 4);      /* U+1F600 */
-    check_string("\"\\uD834\\uDD1E\"", "\xF0\x9D\x84\x9E", 4);      /* U+1D11E */
-    check_string("\"\\udbff\\udfff\"", "\xF4\x8F\xBF\xBF", 4);      /* U+10FFFF */
-    check_string("\"\\uD800\\uDC00\"", "\xF0\x90\x80\x80", 4);      /* U+10000 */
-    check_string("\"x\\u0000y\"", "x\0y", 3);                        /* embedded NUL */
+    check_string("\"\\ud83d\\ude00\"", "\xF0\x9F\x98\x80", 4); /* U+1F600 */
+    check_string("\"\\uD834\\uDD1E\"", "\xF0\x9D\x84\x9E", 4); /* U+1D11E */
+    check_string("\"\\udbff\\udfff\"", "\xF4\x8F\xBF\xBF", 4); /* U+10FFFF */
+    check_string("\"\\uD800\\uDC00\"", "\xF0\x90\x80\x80", 4); /* U+10000 */
+    check_string("\"x\\u0000y\"", "x\0y", 3);                  /* embedded NUL */
     check_string("\"caf\xC3\xA9 \xF0\x9F\x98\x80\"", "caf\xC3\xA9 \xF0\x9F\x98\x80", 10);
     check_string("\"\x7F\"", "\x7F", 1); /* DEL is not a control char for JSON */
     check_string("\"a\\\\\"", "a\\", 2);
@@ -211,8 +211,8 @@ static void test_containers(void)
         int i;
         buf[pos++] = '{';
         for (i = 0; i < 200; i++)
-            pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, "%s\"k%d\":%d", i ? "," : "",
-                                    i, i);
+            pos +=
+                (size_t)snprintf(buf + pos, sizeof(buf) - pos, "%s\"k%d\":%d", i ? "," : "", i, i);
         buf[pos++] = '}';
         v = tj_parse(buf, pos, NULL, 0);
         CHECK(tj_typeof(v) == TJ_OBJECT);
@@ -293,38 +293,44 @@ typedef struct {
     size_t len; /* 0: use strlen */
 } bad_case;
 
-#define BAD(s) {s, 0}
-#define BADN(s) {s, sizeof(s) - 1}
+#define BAD(s)                                                                                     \
+    {                                                                                              \
+        s, 0                                                                                       \
+    }
+#define BADN(s)                                                                                    \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
 
 static const bad_case bad_cases[] = {
-    BADN(""),                       /* empty input */
-    BAD("   \n\t "),                /* only whitespace */
-    BAD("["),                       /* truncated */
-    BAD("[1,2"),                    /* truncated */
-    BAD("{\"a\":1"),                /* truncated */
-    BAD("{\"a\""),                  /* truncated */
-    BAD("{\"a\":"),                 /* truncated */
-    BAD("\"abc"),                   /* unterminated string */
-    BAD("\"abc\\"),                 /* truncated escape */
+    BADN(""),        /* empty input */
+    BAD("   \n\t "), /* only whitespace */
+    BAD("["),        /* truncated */
+    BAD("[1,2"),     /* truncated */
+    BAD("{\"a\":1"), /* truncated */
+    BAD("{\"a\""),   /* truncated */
+    BAD("{\"a\":"),  /* truncated */
+    BAD("\"abc"),    /* unterminated string */
+    BAD("\"abc\\"),  /* truncated escape */
     BAD("]"),
     BAD("}"),
-    BAD("[1,2,]"),                  /* trailing comma */
-    BAD("{\"a\":1,}"),              /* trailing comma */
+    BAD("[1,2,]"),     /* trailing comma */
+    BAD("{\"a\":1,}"), /* trailing comma */
     BAD("[,1]"),
     BAD("[1,,2]"),
-    BAD("[1 2]"),                   /* missing comma */
-    BAD("{\"a\":1 \"b\":2}"),       /* missing comma */
-    BAD("{\"a\" 1}"),               /* missing colon */
-    BAD("{\"a\":}"),                /* missing value */
-    BAD("{a:1}"),                   /* unquoted key */
-    BAD("{1:1}"),                   /* non-string key */
-    BAD("{'a':1}"),                 /* single quotes */
-    BAD("{\"a\":1,\"a\":2}"),       /* duplicate key */
-    BAD("01"),                      /* leading zero */
-    BAD("-01"),                     /* leading zero */
-    BAD("00"),                      /* leading zero */
-    BAD("[007]"),                   /* leading zero */
-    BAD("1."),                      /* no fraction digits */
+    BAD("[1 2]"),             /* missing comma */
+    BAD("{\"a\":1 \"b\":2}"), /* missing comma */
+    BAD("{\"a\" 1}"),         /* missing colon */
+    BAD("{\"a\":}"),          /* missing value */
+    BAD("{a:1}"),             /* unquoted key */
+    BAD("{1:1}"),             /* non-string key */
+    BAD("{'a':1}"),           /* single quotes */
+    BAD("{\"a\":1,\"a\":2}"), /* duplicate key */
+    BAD("01"),                /* leading zero */
+    BAD("-01"),               /* leading zero */
+    BAD("00"),                /* leading zero */
+    BAD("[007]"),             /* leading zero */
+    BAD("1."),                /* no fraction digits */
     BAD("1.e5"),
     BAD(".5"),
     BAD("-"),
@@ -334,7 +340,7 @@ static const bad_case bad_cases[] = {
     BAD("1e+"),
     BAD("1E-"),
     BAD("0x10"),
-    BAD("1e400"),                   /* overflows double */
+    BAD("1e400"), /* overflows double */
     BAD("-1e400"),
     BAD("NaN"),
     BAD("Infinity"),
@@ -343,45 +349,45 @@ static const bad_case bad_cases[] = {
     BAD("nul"),
     BAD("True"),
     BAD("nulll"),
-    BAD("\"a\nb\""),                /* unescaped control char */
-    BAD("\"\t\""),                  /* unescaped tab */
-    BAD("\"\x01\""),                /* unescaped control char */
+    BAD("\"a\nb\""), /* unescaped control char */
+    BAD("\"\t\""),   /* unescaped tab */
+    BAD("\"\x01\""), /* unescaped control char */
     BAD("\"\x1f\""),
-    BAD("\"\\x41\""),               /* bad escape */
+    BAD("\"\\x41\""), /* bad escape */
     BAD("\"\\a\""),
-    BAD("\"\\U0041\""),             /* escape is case sensitive */
-    BAD("\"\\u12\""),               /* short \u */
-    BAD("\"\\u12G4\""),             /* non-hex \u */
+    BAD("\"\\U0041\""), /* escape is case sensitive */
+    BAD("\"\\u12\""),   /* short \u */
+    BAD("\"\\u12G4\""), /* non-hex \u */
     BAD("\"\\u\""),
-    BAD("\"\\ud800\""),             /* lone high surrogate */
+    BAD("\"\\ud800\""), /* lone high surrogate */
     BAD("\"\\ud800x\""),
-    BAD("\"\\ud800\\u0041\""),      /* high surrogate + non-surrogate */
-    BAD("\"\\ud800\\ud800\""),      /* high + high */
-    BAD("\"\\udc00\""),             /* lone low surrogate */
-    BAD("\"\\udfff\\ud800\""),      /* reversed pair */
-    BAD("\"\\ud800\\u12\""),        /* truncated low */
-    BAD("\"\xC0\xAF\""),            /* overlong UTF-8 */
-    BAD("\"\xE0\x80\xAF\""),        /* overlong UTF-8 */
-    BAD("\"\xED\xA0\x80\""),        /* UTF-8-encoded surrogate */
-    BAD("\"\xF4\x90\x80\x80\""),    /* > U+10FFFF */
-    BAD("\"\xE2\x82\""),            /* truncated UTF-8 sequence */
-    BAD("\"\x80\""),                /* stray continuation byte */
+    BAD("\"\\ud800\\u0041\""),   /* high surrogate + non-surrogate */
+    BAD("\"\\ud800\\ud800\""),   /* high + high */
+    BAD("\"\\udc00\""),          /* lone low surrogate */
+    BAD("\"\\udfff\\ud800\""),   /* reversed pair */
+    BAD("\"\\ud800\\u12\""),     /* truncated low */
+    BAD("\"\xC0\xAF\""),         /* overlong UTF-8 */
+    BAD("\"\xE0\x80\xAF\""),     /* overlong UTF-8 */
+    BAD("\"\xED\xA0\x80\""),     /* UTF-8-encoded surrogate */
+    BAD("\"\xF4\x90\x80\x80\""), /* > U+10FFFF */
+    BAD("\"\xE2\x82\""),         /* truncated UTF-8 sequence */
+    BAD("\"\x80\""),             /* stray continuation byte */
     BAD("\"\xFF\""),
-    BAD("[1] x"),                   /* trailing garbage */
+    BAD("[1] x"), /* trailing garbage */
     BAD("1 2"),
     BAD("{} {}"),
     BAD("[1]]"),
     BAD("\"a\"\""),
     BAD("nullx"),
-    BAD("/*c*/1"),                  /* comments */
+    BAD("/*c*/1"), /* comments */
     BAD("[1] // c"),
     BAD("'a'"),
-    BAD("\xEF\xBB\xBF[]"),          /* byte-order mark */
-    BAD("\x0c[]"),                  /* form feed is not JSON whitespace */
+    BAD("\xEF\xBB\xBF[]"), /* byte-order mark */
+    BAD("\x0c[]"),         /* form feed is not JSON whitespace */
     BAD("[\xA0]"),
-    BADN("[1]\0"),                  /* embedded NUL after the value */
+    BADN("[1]\0"), /* embedded NUL after the value */
     BADN("\0"),
-    BADN("\"a\0b\""),               /* raw NUL in string */
+    BADN("\"a\0b\""), /* raw NUL in string */
 };
 
 static void test_malformed(void)
@@ -509,9 +515,8 @@ static void test_hex(void)
 /* Deterministic mutation fuzzing: must never crash (run under ASan/UBSan). */
 static void test_robustness(void)
 {
-    static const char base[] =
-        "{\"a\":[1,-2.5e3,true,false,null,\"x\\u00e9\\ud83d\\ude00\\n\"],"
-        "\"b\":{\"c\":[[],{}],\"d\":\"00ff\"},\"e\":12345678901234567890}";
+    static const char base[] = "{\"a\":[1,-2.5e3,true,false,null,\"x\\u00e9\\ud83d\\ude00\\n\"],"
+                               "\"b\":{\"c\":[[],{}],\"d\":\"00ff\"},\"e\":12345678901234567890}";
     size_t blen = sizeof(base) - 1, i, accepted = 0;
     uint32_t rng = 0x12345678u;
     char buf[sizeof(base) + 8];

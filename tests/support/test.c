@@ -52,9 +52,9 @@ int test_check_eq_str_(const char *a, const char *b, const char *file, int line,
 {
     int ok = (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
     if (!ok)
-        fprintf(stderr, "%s:%d: CHECK_EQ_STR failed: %s == %s (%s%s%s != %s%s%s)\n", file, line,
-                ea, eb, a ? "\"" : "", a ? a : "NULL", a ? "\"" : "", b ? "\"" : "",
-                b ? b : "NULL", b ? "\"" : "");
+        fprintf(stderr, "%s:%d: CHECK_EQ_STR failed: %s == %s (%s%s%s != %s%s%s)\n", file, line, ea,
+                eb, a ? "\"" : "", a ? a : "NULL", a ? "\"" : "", b ? "\"" : "", b ? b : "NULL",
+                b ? "\"" : "");
     return test_record(ok);
 }
 
@@ -93,8 +93,8 @@ int test_check_mem_(const void *a, const void *b, size_t n, const char *file, in
     else
         ok = memcmp(x, y, n) == 0;
     if (!ok) {
-        fprintf(stderr, "%s:%d: CHECK_MEM failed: %s == %s (%s = %zu bytes)\n", file, line, ea,
-                eb, en, n);
+        fprintf(stderr, "%s:%d: CHECK_MEM failed: %s == %s (%s = %zu bytes)\n", file, line, ea, eb,
+                en, n);
         if (x != NULL && y != NULL) {
             for (i = 0; i < n && x[i] == y[i]; i++)
                 ;

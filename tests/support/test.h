@@ -28,16 +28,15 @@ extern "C" {
 
 #define CHECK(cond) test_check_((cond) ? 1 : 0, __FILE__, __LINE__, #cond)
 
-#define CHECK_EQ_INT(a, b) \
+#define CHECK_EQ_INT(a, b)                                                                         \
     test_check_eq_int_((intmax_t)(a), (intmax_t)(b), __FILE__, __LINE__, #a, #b)
 
-#define CHECK_EQ_UINT(a, b) \
+#define CHECK_EQ_UINT(a, b)                                                                        \
     test_check_eq_uint_((uintmax_t)(a), (uintmax_t)(b), __FILE__, __LINE__, #a, #b)
 
 #define CHECK_EQ_STR(a, b) test_check_eq_str_((a), (b), __FILE__, __LINE__, #a, #b)
 
-#define CHECK_MEM(a, b, n) \
-    test_check_mem_((a), (b), (size_t)(n), __FILE__, __LINE__, #a, #b, #n)
+#define CHECK_MEM(a, b, n) test_check_mem_((a), (b), (size_t)(n), __FILE__, __LINE__, #a, #b, #n)
 
 /* Prints "label (n bytes): hex" to stderr (at most max_bytes bytes shown;
  * 0 means all). */
