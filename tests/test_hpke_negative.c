@@ -10,6 +10,7 @@
 #include "twoway/hpke_internal.h"
 #include "twoway/hpke_testing.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,6 +455,38 @@ done:
     twoway_hpke_key_free(pkR);
 }
 
+/* A test double for an AEAD with a 2-byte nonce: only the sequence-limit
+ * arithmetic of the library is under test here, not the cipher. */
+static int nonce_calls;
+static int tiny_init(const twoway_hpke_aead *aead, void **state, const uint8_t *key)
+{
+    (void)aead, (void)key;
+    *state = &nonce_calls;
+    return TWOWAY_OK;
+}
+static int tiny_seal(void *state, uint8_t *ct, const uint8_t *nonce, const uint8_t *aad,
+                     size_t aad_len, const uint8_t *pt, size_t pt_len)
+{
+    (void)state, (void)aad, (void)aad_len;
+    memmove(ct, pt, pt_len);
+    memcpy(ct + pt_len, nonce, 2); /* the "tag" records the nonce */
+    nonce_calls++;
+    return TWOWAY_OK;
+}
+static int tiny_open(void *state, uint8_t *pt, const uint8_t *nonce, const uint8_t *aad,
+                     size_t aad_len, const uint8_t *ct, size_t ct_len)
+{
+    (void)state, (void)aad, (void)aad_len;
+    if (memcmp(ct + ct_len - 2, nonce, 2) != 0)
+        return TWOWAY_ERR_AUTH;
+    memmove(pt, ct, ct_len - 2);
+    return TWOWAY_OK;
+}
+static void tiny_free(void *state)
+{
+    (void)state;
+}
+
 /* A context whose AEAD has a 2-byte nonce reaches its limit at 2^16 - 1. */
 static void test_small_nonce_limit(void)
 {
@@ -463,8 +496,15 @@ static void test_small_nonce_limit(void)
                                                  TWOWAY_HPKE_AEAD_AES_128_GCM),
                       TWOWAY_OK))
         return;
-    twoway_hpke_aead tiny = *s.aead;
-    tiny.nonce_len = 2; /* only the limit arithmetic is exercised: no Seal below */
+    const twoway_hpke_aead tiny = {.abi_version = TWOWAY_HPKE_ABI_VERSION,
+                                   .id = 0xFFF0,
+                                   .key_len = 16,
+                                   .nonce_len = 2,
+                                   .tag_len = 2,
+                                   .init = tiny_init,
+                                   .seal = tiny_seal,
+                                   .open = tiny_open,
+                                   .free = tiny_free};
     s.aead = &tiny;
     twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR);
     twoway_hpke_ctx *sc = NULL;
@@ -472,11 +512,14 @@ static void test_small_nonce_limit(void)
     size_t enc_len = sizeof enc;
     if (CHECK_EQ_INT(twoway_hpke_setup_sender(&sc, enc, &enc_len, &s, pkR, NULL, 0, NULL),
                      TWOWAY_OK)) {
-        CHECK_EQ_UINT(twoway_hpke_testing_seq_limit(sc), 0xFFFF);
-        twoway_hpke_testing_set_seq(sc, 0xFFFF);
-        uint8_t ct[32];
+        uint8_t ct[8];
         size_t ct_len = sizeof ct;
+        CHECK_EQ_UINT(twoway_hpke_testing_seq_limit(sc), 0xFFFF);
+        twoway_hpke_testing_set_seq(sc, 0xFFFE);
+        CHECK_EQ_INT(twoway_hpke_seal(sc, ct, &ct_len, NULL, 0, MSG, 4), TWOWAY_OK);
+        ct_len = sizeof ct;
         CHECK_EQ_INT(twoway_hpke_seal(sc, ct, &ct_len, NULL, 0, MSG, 4), TWOWAY_ERR_LIMIT);
+        CHECK_EQ_INT(nonce_calls, 1);
     }
     twoway_hpke_ctx_free(sc);
     twoway_hpke_key_free(skR);
@@ -529,6 +572,123 @@ static void test_bad_arguments(void)
     twoway_hpke_key_free(pkR);
 }
 
+/*
+ * Copies of the built-in tables with altered sizes (a caller wrapping the
+ * built-in functions) are refused, never trusted: before this check a
+ * shorter tag_len made seal write past the buffer, and a longer nonce_len
+ * made every message reuse one GCM nonce.
+ */
+static void test_inconsistent_tables(void)
+{
+    twoway_hpke_suite s;
+    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, TWOWAY_HPKE_KEM_X25519_SHA256,
+                                                 TWOWAY_HPKE_KDF_HKDF_SHA256,
+                                                 TWOWAY_HPKE_AEAD_AES_128_GCM),
+                      TWOWAY_OK))
+        return;
+    twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR), *k = NULL;
+    sealed m;
+
+    static const uint16_t tags[] = {0, 8, 32}, nonces[] = {8, 32}, keys[] = {8, 32};
+    for (size_t i = 0; i < UTIL_ARRAY_LEN(tags); i++) {
+        twoway_hpke_aead a = *s.aead;
+        twoway_hpke_suite s2 = s;
+        a.tag_len = tags[i];
+        s2.aead = &a;
+        CHECK_EQ_INT(seal_msg(&s2, pkR, NULL, &m), TWOWAY_ERR_ARG);
+    }
+    for (size_t i = 0; i < UTIL_ARRAY_LEN(nonces); i++) {
+        twoway_hpke_aead a = *s.aead;
+        twoway_hpke_suite s2 = s;
+        a.nonce_len = nonces[i];
+        s2.aead = &a;
+        CHECK_EQ_INT(seal_msg(&s2, pkR, NULL, &m), TWOWAY_ERR_ARG);
+    }
+    for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++) {
+        twoway_hpke_aead a = *s.aead;
+        twoway_hpke_suite s2 = s;
+        a.key_len = keys[i];
+        s2.aead = &a;
+        CHECK_EQ_INT(seal_msg(&s2, pkR, NULL, &m), TWOWAY_ERR_ARG);
+    }
+    {
+        twoway_hpke_kdf d = *s.kdf;
+        twoway_hpke_suite s2 = s;
+        d.hash_len = 48;
+        s2.kdf = &d;
+        CHECK_EQ_INT(seal_msg(&s2, pkR, NULL, &m), TWOWAY_ERR_ARG);
+    }
+    {
+        twoway_hpke_kem bad = *s.kem;
+        bad.private_key_len = 200;
+        CHECK_EQ_INT(twoway_hpke_key_generate(&bad, &k), TWOWAY_ERR_ARG);
+        uint8_t ikm[256] = {0};
+        CHECK_EQ_INT(twoway_hpke_key_derive(&bad, &k, ikm, sizeof ikm), TWOWAY_ERR_ARG);
+        CHECK_EQ_INT(twoway_hpke_key_import_private(&bad, &k, ikm, 200), TWOWAY_ERR_ARG);
+        bad = *s.kem;
+        bad.enc_len = 64;
+        CHECK_EQ_INT(twoway_hpke_key_import_public(&bad, &k, ikm, 32), TWOWAY_ERR_ARG);
+        CHECK(k == NULL);
+    }
+    twoway_hpke_key_free(skR);
+    twoway_hpke_key_free(pkR);
+}
+
+/* A custom AEAD that writes plaintext and then fails: the library wipes it. */
+static int leaky_open(void *state, uint8_t *pt, const uint8_t *nonce, const uint8_t *aad,
+                      size_t aad_len, const uint8_t *ct, size_t ct_len)
+{
+    (void)state, (void)nonce, (void)aad, (void)aad_len, (void)ct;
+    memset(pt, 'S', ct_len - TWOWAY_HPKE_TAG_LEN);
+    return TWOWAY_ERR_AUTH;
+}
+
+static void test_failed_open_wipes(void)
+{
+    twoway_hpke_suite s;
+    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, TWOWAY_HPKE_KEM_X25519_SHA256,
+                                                 TWOWAY_HPKE_KDF_HKDF_SHA256,
+                                                 TWOWAY_HPKE_AEAD_AES_128_GCM),
+                      TWOWAY_OK))
+        return;
+    twoway_hpke_aead leaky = *s.aead;
+    leaky.open = leaky_open;
+    twoway_hpke_suite s2 = s;
+    s2.aead = &leaky;
+    twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR);
+    sealed m;
+    CHECK_EQ_INT(seal_msg(&s, pkR, NULL, &m), TWOWAY_OK);
+    uint8_t pt[64];
+    size_t pt_len = sizeof pt;
+    memset(pt, 0, sizeof pt);
+    CHECK_EQ_INT(twoway_hpke_open_once(&s2, skR, INFO, sizeof INFO, NULL, m.enc, m.enc_len, AAD,
+                                       sizeof AAD, m.ct, m.ct_len, pt, &pt_len),
+                 TWOWAY_ERR_AUTH);
+    CHECK(memchr(pt, 'S', sizeof pt) == NULL);
+    twoway_hpke_key_free(skR);
+    twoway_hpke_key_free(pkR);
+}
+
+/* An EVP_PKEY with only a public key is not a private key. */
+static void test_public_only_evp_pkey(void)
+{
+    twoway_hpke_suite s;
+    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, TWOWAY_HPKE_KEM_X25519_SHA256,
+                                                 TWOWAY_HPKE_KDF_HKDF_SHA256,
+                                                 TWOWAY_HPKE_AEAD_AES_128_GCM),
+                      TWOWAY_OK))
+        return;
+    twoway_hpke_key *sk = gen(s.kem), *k = NULL;
+    size_t len;
+    const uint8_t *pk = twoway_hpke_key_public(sk, &len);
+    EVP_PKEY *pub = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pk, len);
+    if (CHECK(pub != NULL))
+        CHECK_EQ_INT(twoway_hpke_key_from_evp_pkey(s.kem, &k, pub), TWOWAY_ERR_KEY);
+    CHECK(k == NULL);
+    EVP_PKEY_free(pub);
+    twoway_hpke_key_free(sk);
+}
+
 int main(void)
 {
     static const uint16_t suites[][3] = {
@@ -547,5 +707,8 @@ int main(void)
     test_sequence_and_state();
     test_small_nonce_limit();
     test_bad_arguments();
+    test_inconsistent_tables();
+    test_failed_open_wipes();
+    test_public_only_evp_pkey();
     return test_summary("hpke-negative");
 }

@@ -272,7 +272,9 @@ twoway_hpke_setup_receiver(twoway_hpke_ctx **out, const twoway_hpke_suite *suite
                            const uint8_t *info, size_t info_len, const twoway_hpke_params *params);
 
 /* Seal with the next sequence number (sender contexts). ct gets pt_len + Nt
- * bytes and may equal pt. TWOWAY_ERR_LIMIT once the sequence is exhausted. */
+ * bytes and may equal pt. TWOWAY_ERR_LIMIT once the sequence is exhausted.
+ * If the AEAD itself fails, ct is wiped and the sequence number is used up
+ * anyway (its nonce may have been used). */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_seal(twoway_hpke_ctx *ctx, uint8_t *ct, size_t *ct_len,
                                                   const uint8_t *aad, size_t aad_len,
                                                   const uint8_t *pt, size_t pt_len);

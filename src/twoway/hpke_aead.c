@@ -21,6 +21,12 @@ static int aead_init(const twoway_hpke_aead *aead, void **state, const uint8_t *
     const EVP_CIPHER *cipher = hpke_cipher(aead->id);
     if (cipher == NULL)
         return TWOWAY_ERR_UNSUPPORTED;
+    /* These functions may sit in a caller's copy of a table: its sizes must
+     * be the cipher's, or buffers sized from them would be wrong. */
+    if (aead->key_len != (uint16_t)EVP_CIPHER_get_key_length(cipher) ||
+        aead->nonce_len != (uint16_t)EVP_CIPHER_get_iv_length(cipher) ||
+        aead->tag_len != AEAD_TAG_LEN)
+        return TWOWAY_ERR_ARG;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     if (c == NULL)
         return TWOWAY_ERR_NOMEM;
@@ -60,7 +66,7 @@ static int aead_seal(void *state, uint8_t *ct, const uint8_t *nonce, const uint8
     int outl;
     if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) || !aead_feed(c, NULL, aad, aad_len) ||
         !aead_feed(c, ct, pt, pt_len) || !EVP_CipherFinal_ex(c, ct + pt_len, &outl) ||
-        !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, ct + pt_len))
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, ct + pt_len) <= 0)
         return TWOWAY_ERR_CRYPTO;
     return TWOWAY_OK;
 }
@@ -77,7 +83,7 @@ static int aead_open(void *state, uint8_t *pt, const uint8_t *nonce, const uint8
     /* Copied first: pt may overlap ct. */
     memcpy(tag, ct + pt_len, AEAD_TAG_LEN);
     if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 0, NULL) ||
-        !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) <= 0 ||
         !aead_feed(c, NULL, aad, aad_len) || !aead_feed(c, pt, ct, pt_len))
         goto fail;
     if (!EVP_CipherFinal_ex(c, pt + pt_len, &outl))

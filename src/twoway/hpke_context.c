@@ -277,9 +277,12 @@ int twoway_hpke_seal(twoway_hpke_ctx *ctx, uint8_t *ct, size_t *ct_len, const ui
         return TWOWAY_ERR_LIMIT;
     compute_nonce(ctx, nonce);
     int rc = ctx->suite.aead->seal(ctx->aead_state, ct, nonce, aad, aad_len, pt, pt_len);
-    if (rc != TWOWAY_OK)
-        return rc;
+    /* Even a failed seal may have used the nonce: never use it again. */
     ctx->seq++;
+    if (rc != TWOWAY_OK) {
+        util_wipe(ct, need);
+        return rc;
+    }
     *ct_len = need;
     return TWOWAY_OK;
 }
@@ -305,8 +308,12 @@ int twoway_hpke_open(twoway_hpke_ctx *ctx, uint8_t *pt, size_t *pt_len, const ui
     uint8_t dummy;
     int rc = ctx->suite.aead->open(ctx->aead_state, pt != NULL ? pt : &dummy, nonce, aad, aad_len,
                                    ct, ct_len);
-    if (rc != TWOWAY_OK)
+    if (rc != TWOWAY_OK) {
+        /* whatever the AEAD table did, no plaintext is released */
+        if (pt != NULL)
+            util_wipe(pt, ct_len - tag);
         return TWOWAY_ERR_AUTH;
+    }
     ctx->seq++;
     *pt_len = ct_len - tag;
     return TWOWAY_OK;

@@ -74,6 +74,8 @@ static int hkdf_extract(const twoway_hpke_kdf *kdf, uint8_t *prk, const uint8_t 
     const EVP_MD *md = hpke_md(kdf->id);
     if (md == NULL)
         return TWOWAY_ERR_UNSUPPORTED;
+    if (kdf->hash_len != (uint16_t)EVP_MD_get_size(md))
+        return TWOWAY_ERR_ARG; /* a copied table with another size */
     EVP_MD_CTX *mc = EVP_MD_CTX_new();
     if (mc == NULL)
         return TWOWAY_ERR_NOMEM;
@@ -90,6 +92,8 @@ static int hkdf_expand(const twoway_hpke_kdf *kdf, uint8_t *out, size_t out_len,
     size_t hlen = kdf->hash_len;
     if (md == NULL)
         return TWOWAY_ERR_UNSUPPORTED;
+    if (hlen != (size_t)EVP_MD_get_size(md))
+        return TWOWAY_ERR_ARG;
     if (out_len > 255 * hlen)
         return TWOWAY_ERR_ARG;
     EVP_MD_CTX *mc = EVP_MD_CTX_new();

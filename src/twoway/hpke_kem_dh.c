@@ -21,8 +21,9 @@ typedef struct dhkem_params {
     const char *group; /* EC group name, NULL for X25519/X448 */
     int nid;           /* EC curve NID, 0 for X25519/X448 */
     size_t ndh;        /* Ndh */
-    uint8_t bitmask;   /* DeriveKeyPair bitmask (EC only) */
-    uint16_t kdf_id;   /* the KEM's own HKDF */
+    uint16_t nsecret, npk, nsk;
+    uint8_t bitmask; /* DeriveKeyPair bitmask (EC only) */
+    uint16_t kdf_id; /* the KEM's own HKDF */
 } dhkem_params;
 
 #define MAX_NDH 66
@@ -30,6 +31,18 @@ typedef struct dhkem_params {
 static const dhkem_params *params_of(const twoway_hpke_kem *kem)
 {
     return kem->userdata;
+}
+
+/*
+ * These functions may be reached through a caller's copy of a built-in table
+ * (to wrap or count calls). Every size they use must then still be the
+ * curve's: the table's fields are checked against the curve's own.
+ */
+static int table_ok(const twoway_hpke_kem *kem)
+{
+    const dhkem_params *p = params_of(kem);
+    return p != NULL && kem->secret_len == p->nsecret && kem->enc_len == p->npk &&
+           kem->public_key_len == p->npk && kem->private_key_len == p->nsk;
 }
 
 static int is_ec(const dhkem_params *p)
@@ -154,6 +167,8 @@ done:
 static int dh_import_private(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *sk,
                              size_t sk_len)
 {
+    if (!table_ok(kem))
+        return TWOWAY_ERR_ARG;
     const dhkem_params *p = params_of(kem);
     uint8_t pk[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
     size_t pk_len = sizeof pk;
@@ -175,6 +190,8 @@ static int dh_import_private(const twoway_hpke_kem *kem, twoway_hpke_key **out, 
 static int dh_import_public(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *pk,
                             size_t pk_len)
 {
+    if (!table_ok(kem))
+        return TWOWAY_ERR_ARG;
     const dhkem_params *p = params_of(kem);
     EVP_PKEY *pkey = NULL;
     if (pk == NULL || pk_len != kem->public_key_len)
@@ -199,6 +216,8 @@ static int dh_import_public(const twoway_hpke_kem *kem, twoway_hpke_key **out, c
 
 static int dh_generate(const twoway_hpke_kem *kem, twoway_hpke_key **out)
 {
+    if (!table_ok(kem))
+        return TWOWAY_ERR_ARG;
     const dhkem_params *p = params_of(kem);
     int rc;
     if (!is_ec(p)) {
@@ -232,6 +251,8 @@ static int dh_generate(const twoway_hpke_kem *kem, twoway_hpke_key **out)
 static int dh_derive(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *ikm,
                      size_t ikm_len)
 {
+    if (!table_ok(kem))
+        return TWOWAY_ERR_ARG;
     const dhkem_params *p = params_of(kem);
     const twoway_hpke_kdf *kdf = twoway_hpke_kdf_by_id(p->kdf_id);
     hpke_suite_id sid;
@@ -278,6 +299,8 @@ done:
 
 static int dh_export_private(const twoway_hpke_key *key, uint8_t *out)
 {
+    if (!table_ok(key->kem))
+        return TWOWAY_ERR_ARG;
     const twoway_hpke_kem *kem = key->kem;
     const dhkem_params *p = params_of(kem);
     if (key->kind != HPKE_KEY_EVP || !key->exportable)
@@ -313,13 +336,16 @@ static int dh(const twoway_hpke_kem *kem, uint8_t *out, const twoway_hpke_key *s
         size_t len = p->ndh;
         EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, sk->pkey, NULL);
         /* The peer was validated when it was imported. */
-        int ok = ctx != NULL && EVP_PKEY_derive_init(ctx) > 0 &&
-                 EVP_PKEY_derive_set_peer_ex(ctx, pk->pkey, 0) > 0 &&
-                 EVP_PKEY_derive(ctx, out, &len) > 0 && len == p->ndh;
+        int ready = ctx != NULL && EVP_PKEY_derive_init(ctx) > 0 &&
+                    EVP_PKEY_derive_set_peer_ex(ctx, pk->pkey, 0) > 0;
+        int ok = ready && EVP_PKEY_derive(ctx, out, &len) > 0 && len == p->ndh;
         EVP_PKEY_CTX_free(ctx);
         if (!ok) {
-            /* OpenSSL itself refuses an all-zero X25519/X448 result. */
-            rc = is_ec(p) ? TWOWAY_ERR_CRYPTO : TWOWAY_ERR_DH;
+            /* Once set up, X25519/X448 derivation fails only when the result
+             * is all zeros: OpenSSL refuses it itself. */
+            rc = ready && !is_ec(p) ? TWOWAY_ERR_DH : TWOWAY_ERR_CRYPTO;
+            if (!ready)
+                rc = TWOWAY_ERR_KEY; /* e.g. an EVP_PKEY with no private key */
             goto fail;
         }
     } else {
@@ -358,6 +384,8 @@ static int dh_encap(const twoway_hpke_kem *kem, uint8_t *shared_secret, uint8_t 
                     const twoway_hpke_key *recipient, const twoway_hpke_key *sender,
                     const twoway_hpke_key *ephemeral)
 {
+    if (!table_ok(kem))
+        return TWOWAY_ERR_ARG;
     const dhkem_params *p = params_of(kem);
     uint8_t dhv[2 * MAX_NDH];
     twoway_hpke_key *fresh = NULL;
@@ -392,6 +420,8 @@ static int dh_encap(const twoway_hpke_kem *kem, uint8_t *shared_secret, uint8_t 
 static int dh_decap(const twoway_hpke_kem *kem, uint8_t *shared_secret, const uint8_t *enc,
                     size_t enc_len, const twoway_hpke_key *recipient, const twoway_hpke_key *sender)
 {
+    if (!table_ok(kem))
+        return TWOWAY_ERR_ARG;
     const dhkem_params *p = params_of(kem);
     uint8_t dhv[2 * MAX_NDH];
     twoway_hpke_key *pke = NULL;
@@ -422,6 +452,8 @@ static int dh_decap(const twoway_hpke_kem *kem, uint8_t *shared_secret, const ui
 
 int hpke_dh_key_from_evp(const twoway_hpke_kem *kem, twoway_hpke_key **out, EVP_PKEY *pkey)
 {
+    if (!table_ok(kem))
+        return TWOWAY_ERR_ARG;
     const dhkem_params *p = params_of(kem);
     uint8_t raw[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN * 2 + 8];
     uint8_t pk[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
@@ -446,12 +478,28 @@ int hpke_dh_key_from_evp(const twoway_hpke_kem *kem, twoway_hpke_key **out, EVP_
     }
     if (!EVP_PKEY_up_ref(pkey))
         return TWOWAY_ERR_CRYPTO;
-    return key_wrap(kem, pkey, pk, HPKE_KEY_EVP, out);
+    int rc = key_wrap(kem, pkey, pk, HPKE_KEY_EVP, out);
+    if (rc != TWOWAY_OK)
+        return rc;
+    /* The key must be able to do what a private key is for: one DH with its
+     * own public key proves it has (or its provider has) the private part,
+     * without asking for it. */
+    uint8_t probe[MAX_NDH];
+    rc = dh(kem, probe, *out, *out);
+    util_wipe(probe, sizeof probe);
+    if (rc != TWOWAY_OK) {
+        twoway_hpke_key_free(*out);
+        *out = NULL;
+        return TWOWAY_ERR_KEY;
+    }
+    return TWOWAY_OK;
 }
 
 int hpke_dh_key_from_fn(const twoway_hpke_kem *kem, twoway_hpke_key **out, const uint8_t *pk,
                         size_t pk_len)
 {
+    if (!table_ok(kem))
+        return TWOWAY_ERR_ARG;
     twoway_hpke_key *pub = NULL;
     int rc = dh_import_public(kem, &pub, pk, pk_len);
     if (rc != TWOWAY_OK)
@@ -465,11 +513,11 @@ int hpke_dh_key_from_fn(const twoway_hpke_kem *kem, twoway_hpke_key **out, const
 /* --------------------------------------------------------------- tables */
 
 /* clang-format off */
-static dhkem_params p256 = {"EC", "P-256", NID_X9_62_prime256v1, 32, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA256};
-static dhkem_params p384 = {"EC", "P-384", NID_secp384r1, 48, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA384};
-static dhkem_params p521 = {"EC", "P-521", NID_secp521r1, 66, 0x01, TWOWAY_HPKE_KDF_HKDF_SHA512};
-static dhkem_params x25519 = {"X25519", NULL, 0, 32, 0, TWOWAY_HPKE_KDF_HKDF_SHA256};
-static dhkem_params x448 = {"X448", NULL, 0, 56, 0, TWOWAY_HPKE_KDF_HKDF_SHA512};
+static dhkem_params p256 = {"EC", "P-256", NID_X9_62_prime256v1, 32, 32, 65, 32, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA256};
+static dhkem_params p384 = {"EC", "P-384", NID_secp384r1, 48, 48, 97, 48, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA384};
+static dhkem_params p521 = {"EC", "P-521", NID_secp521r1, 66, 64, 133, 66, 0x01, TWOWAY_HPKE_KDF_HKDF_SHA512};
+static dhkem_params x25519 = {"X25519", NULL, 0, 32, 32, 32, 32, 0, TWOWAY_HPKE_KDF_HKDF_SHA256};
+static dhkem_params x448 = {"X448", NULL, 0, 56, 64, 56, 56, 0, TWOWAY_HPKE_KDF_HKDF_SHA512};
 /* clang-format on */
 
 #define DHKEM(name, kem_id, nsecret, npk, nsk, params)                                             \

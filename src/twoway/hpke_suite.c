@@ -117,7 +117,7 @@ int hpke_suite_check(const twoway_hpke_suite *suite)
         return TWOWAY_OK;
     if (aead->init == NULL || aead->seal == NULL || aead->open == NULL || aead->free == NULL ||
         aead->key_len == 0 || aead->key_len > TWOWAY_HPKE_MAX_AEAD_KEY_LEN ||
-        aead->nonce_len == 0 || aead->nonce_len > TWOWAY_HPKE_MAX_NONCE_LEN ||
+        aead->nonce_len == 0 || aead->nonce_len > TWOWAY_HPKE_MAX_NONCE_LEN || aead->tag_len == 0 ||
         aead->tag_len > TWOWAY_HPKE_MAX_TAG_LEN)
         return TWOWAY_ERR_ARG;
     return TWOWAY_OK;
