@@ -589,25 +589,15 @@ static void test_inconsistent_tables(void)
     twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR), *k = NULL;
     sealed m;
 
-    static const uint16_t tags[] = {0, 8, 32}, nonces[] = {8, 32}, keys[] = {8, 32};
-    for (size_t i = 0; i < UTIL_ARRAY_LEN(tags); i++) {
+    /* {which field, its altered value}: 0 = tag_len, 1 = nonce_len, 2 = key_len */
+    static const uint16_t cases[][2] = {{0, 0}, {0, 8}, {0, 32}, {1, 8}, {1, 32}, {2, 8}, {2, 32}};
+    for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
         twoway_hpke_aead a = *s.aead;
         twoway_hpke_suite s2 = s;
-        a.tag_len = tags[i];
-        s2.aead = &a;
-        CHECK_EQ_INT(seal_msg(&s2, pkR, NULL, &m), TWOWAY_ERR_ARG);
-    }
-    for (size_t i = 0; i < UTIL_ARRAY_LEN(nonces); i++) {
-        twoway_hpke_aead a = *s.aead;
-        twoway_hpke_suite s2 = s;
-        a.nonce_len = nonces[i];
-        s2.aead = &a;
-        CHECK_EQ_INT(seal_msg(&s2, pkR, NULL, &m), TWOWAY_ERR_ARG);
-    }
-    for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++) {
-        twoway_hpke_aead a = *s.aead;
-        twoway_hpke_suite s2 = s;
-        a.key_len = keys[i];
+        uint16_t *field = cases[i][0] == 0   ? &a.tag_len
+                          : cases[i][0] == 1 ? &a.nonce_len
+                                             : &a.key_len;
+        *field = cases[i][1];
         s2.aead = &a;
         CHECK_EQ_INT(seal_msg(&s2, pkR, NULL, &m), TWOWAY_ERR_ARG);
     }
