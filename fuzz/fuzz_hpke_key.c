@@ -29,21 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FUZZ_NAME "fuzz_hpke_key"
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_hpke_key: invariant broken at %s:%d: %s\n", __FILE__, __LINE__,  \
-                    #cond);                                                                        \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static const uint16_t kem_ids[] = {TWOWAY_HPKE_KEM_P256_SHA256, TWOWAY_HPKE_KEM_P384_SHA384,
-                                   TWOWAY_HPKE_KEM_P521_SHA512, TWOWAY_HPKE_KEM_X25519_SHA256,
-                                   TWOWAY_HPKE_KEM_X448_SHA512};
-#define N_KEMS (sizeof kem_ids / sizeof kem_ids[0])
 
 /* Every error code of common.h (TWOWAY_ERR_STATE is the last one). */
 static int is_error(int rc)

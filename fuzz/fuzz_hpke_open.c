@@ -34,26 +34,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FUZZ_NAME "fuzz_hpke_open"
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_hpke_open: invariant broken at %s:%d: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                                        \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static const uint16_t kem_ids[] = {TWOWAY_HPKE_KEM_P256_SHA256, TWOWAY_HPKE_KEM_P384_SHA384,
-                                   TWOWAY_HPKE_KEM_P521_SHA512, TWOWAY_HPKE_KEM_X25519_SHA256,
-                                   TWOWAY_HPKE_KEM_X448_SHA512};
 static const uint16_t kdf_ids[] = {TWOWAY_HPKE_KDF_HKDF_SHA256, TWOWAY_HPKE_KDF_HKDF_SHA384,
                                    TWOWAY_HPKE_KDF_HKDF_SHA512};
 static const uint16_t aead_ids[] = {TWOWAY_HPKE_AEAD_AES_128_GCM, TWOWAY_HPKE_AEAD_AES_256_GCM,
                                     TWOWAY_HPKE_AEAD_CHACHA20_POLY1305,
                                     TWOWAY_HPKE_AEAD_EXPORT_ONLY};
-#define N_KEMS (sizeof kem_ids / sizeof kem_ids[0])
 #define N_KDFS (sizeof kdf_ids / sizeof kdf_ids[0])
 #define N_AEADS (sizeof aead_ids / sizeof aead_ids[0])
 

@@ -4,6 +4,7 @@
  * back; private keys held as OpenSSL EVP_PKEYs and behind DH callbacks; and
  * custom KEM, KDF and AEAD tables plugged into a suite.
  */
+#include "hpke_util.h"
 #include "test.h"
 
 #include "common/util.h"
@@ -25,15 +26,6 @@ static const uint16_t AEADS[] = {TWOWAY_HPKE_AEAD_AES_128_GCM, TWOWAY_HPKE_AEAD_
 static const uint8_t PSK[32] = "0123456789abcdef0123456789abcdef";
 static const uint8_t PSK_ID[] = "client-7";
 static const uint8_t INFO[] = "round trip";
-
-static twoway_hpke_key *public_of(const twoway_hpke_key *k)
-{
-    twoway_hpke_key *p = NULL;
-    size_t len;
-    const uint8_t *pk = twoway_hpke_key_public(k, &len);
-    CHECK_EQ_INT(twoway_hpke_key_import_public(twoway_hpke_key_kem(k), &p, pk, len), TWOWAY_OK);
-    return p;
-}
 
 /* Sender and receiver contexts, several messages, exports compared. */
 static void round_trip(const twoway_hpke_suite *s, const twoway_hpke_key *skR,
@@ -108,11 +100,11 @@ static void test_all_suites_and_modes(void)
         twoway_hpke_key *skR = NULL, *skS = NULL;
         CHECK_EQ_INT(twoway_hpke_key_generate(kem, &skR), TWOWAY_OK);
         CHECK_EQ_INT(twoway_hpke_key_generate(kem, &skS), TWOWAY_OK);
-        twoway_hpke_key *pkR = public_of(skR), *pkS = public_of(skS);
+        twoway_hpke_key *pkR = test_hpke_public_of(skR), *pkS = test_hpke_public_of(skS);
         for (size_t d = 0; d < UTIL_ARRAY_LEN(KDFS); d++) {
             for (size_t a = 0; a < UTIL_ARRAY_LEN(AEADS); a++) {
                 twoway_hpke_suite s;
-                CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, KEMS[k], KDFS[d], AEADS[a]), TWOWAY_OK);
+                test_hpke_suite(&s, KEMS[k], KDFS[d], AEADS[a]);
                 for (int mode = 0; mode < 4; mode++) {
                     twoway_hpke_params sp = TWOWAY_HPKE_PARAMS_INIT;
                     sp.mode = (twoway_hpke_mode)mode;
@@ -144,9 +136,7 @@ static void test_single_shot_and_keys(void)
 {
     for (size_t k = 0; k < UTIL_ARRAY_LEN(KEMS); k++) {
         twoway_hpke_suite s;
-        CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, KEMS[k], TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                                TWOWAY_HPKE_AEAD_AES_256_GCM),
-                     TWOWAY_OK);
+        test_hpke_suite(&s, KEMS[k], TWOWAY_HPKE_KDF_HKDF_SHA256, TWOWAY_HPKE_AEAD_AES_256_GCM);
         twoway_hpke_key *sk = NULL, *sk2 = NULL, *pk = NULL;
         uint8_t skb[TWOWAY_HPKE_MAX_PRIVATE_KEY_LEN], pkb[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
         size_t skl = sizeof skb, pkl = sizeof pkb;
@@ -281,9 +271,8 @@ static void test_evp_and_callback_keys(void)
 {
     for (size_t k = 0; k < UTIL_ARRAY_LEN(KEMS); k++) {
         twoway_hpke_suite s;
-        CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, KEMS[k], TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                                TWOWAY_HPKE_AEAD_CHACHA20_POLY1305),
-                     TWOWAY_OK);
+        test_hpke_suite(&s, KEMS[k], TWOWAY_HPKE_KDF_HKDF_SHA256,
+                        TWOWAY_HPKE_AEAD_CHACHA20_POLY1305);
         EVP_PKEY *rkey = ossl_keygen(KEMS[k]), *skey = ossl_keygen(KEMS[k]);
         if (!CHECK(rkey != NULL && skey != NULL))
             continue;
@@ -292,7 +281,7 @@ static void test_evp_and_callback_keys(void)
         CHECK_EQ_INT(twoway_hpke_key_from_evp_pkey(s.kem, &s_evp, skey), TWOWAY_OK);
         if (r_evp == NULL || s_evp == NULL)
             goto next;
-        twoway_hpke_key *pkR = public_of(r_evp), *pkS = public_of(s_evp);
+        twoway_hpke_key *pkR = test_hpke_public_of(r_evp), *pkS = test_hpke_public_of(s_evp);
 
         fake_hsm hr = {rkey,
                        KEMS[k] == TWOWAY_HPKE_KEM_X25519_SHA256 ? "X25519"

@@ -4,6 +4,7 @@
  * public and private keys, including X25519/X448 points whose DH output is
  * all zeros; sequence exhaustion; small buffers; wrong roles.
  */
+#include "hpke_util.h"
 #include "test.h"
 
 #include "common/util.h"
@@ -20,22 +21,6 @@ static const uint8_t AAD[] = "header";
 static const uint8_t PSK[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t PSK_ID[] = "psk id";
-
-static twoway_hpke_key *gen(const twoway_hpke_kem *kem)
-{
-    twoway_hpke_key *k = NULL;
-    CHECK_EQ_INT(twoway_hpke_key_generate(kem, &k), TWOWAY_OK);
-    return k;
-}
-
-static twoway_hpke_key *public_of(const twoway_hpke_key *k)
-{
-    twoway_hpke_key *p = NULL;
-    size_t len;
-    const uint8_t *pk = twoway_hpke_key_public(k, &len);
-    CHECK_EQ_INT(twoway_hpke_key_import_public(twoway_hpke_key_kem(k), &p, pk, len), TWOWAY_OK);
-    return p;
-}
 
 /* A sealed message, for the tampering tests. */
 typedef struct sealed {
@@ -81,9 +66,10 @@ static int open_msg(const twoway_hpke_suite *s, const twoway_hpke_key *skR,
 static void test_tampering(uint16_t kem_id, uint16_t kdf_id, uint16_t aead_id)
 {
     twoway_hpke_suite s;
-    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, kem_id, kdf_id, aead_id), TWOWAY_OK))
+    if (!test_hpke_suite(&s, kem_id, kdf_id, aead_id))
         return;
-    twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR), *other = gen(s.kem);
+    twoway_hpke_key *skR = test_hpke_generate(s.kem), *pkR = test_hpke_public_of(skR),
+                    *other = test_hpke_generate(s.kem);
     sealed m, t;
     if (!CHECK_EQ_INT(seal_msg(&s, pkR, NULL, &m), TWOWAY_OK))
         goto done;
@@ -160,14 +146,13 @@ done:
 static void test_modes(void)
 {
     twoway_hpke_suite s;
-    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, TWOWAY_HPKE_KEM_X25519_SHA256,
-                                                 TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                                 TWOWAY_HPKE_AEAD_AES_128_GCM),
-                      TWOWAY_OK))
+    if (!test_hpke_suite(&s, TWOWAY_HPKE_KEM_X25519_SHA256, TWOWAY_HPKE_KDF_HKDF_SHA256,
+                         TWOWAY_HPKE_AEAD_AES_128_GCM))
         return;
-    twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR);
-    twoway_hpke_key *skS = gen(s.kem), *pkS = public_of(skS), *skX = gen(s.kem);
-    twoway_hpke_key *pkX = public_of(skX);
+    twoway_hpke_key *skR = test_hpke_generate(s.kem), *pkR = test_hpke_public_of(skR);
+    twoway_hpke_key *skS = test_hpke_generate(s.kem), *pkS = test_hpke_public_of(skS),
+                    *skX = test_hpke_generate(s.kem);
+    twoway_hpke_key *pkX = test_hpke_public_of(skX);
     twoway_hpke_params base = TWOWAY_HPKE_PARAMS_INIT, psk = TWOWAY_HPKE_PARAMS_INIT;
     twoway_hpke_params auth_s = TWOWAY_HPKE_PARAMS_INIT, auth_r = TWOWAY_HPKE_PARAMS_INIT;
     twoway_hpke_params p;
@@ -282,11 +267,9 @@ static void small_order_case(uint16_t kem_id, const char *hex)
     twoway_hpke_suite s;
     uint8_t pk[64];
     size_t n = unhex(hex, pk);
-    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, kem_id, TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                                 TWOWAY_HPKE_AEAD_AES_128_GCM),
-                      TWOWAY_OK))
+    if (!test_hpke_suite(&s, kem_id, TWOWAY_HPKE_KDF_HKDF_SHA256, TWOWAY_HPKE_AEAD_AES_128_GCM))
         return;
-    twoway_hpke_key *bad = NULL, *skR = gen(s.kem);
+    twoway_hpke_key *bad = NULL, *skR = test_hpke_generate(s.kem);
     /* accepted as bytes (any string is an X25519 public key) ... */
     if (twoway_hpke_key_import_public(s.kem, &bad, pk, n) == TWOWAY_OK) {
         /* ... but sealing to it gives an all-zero DH: refused */
@@ -344,7 +327,7 @@ static void test_invalid_keys(void)
                                   TWOWAY_HPKE_KEM_P521_SHA512};
     for (size_t i = 0; i < UTIL_ARRAY_LEN(ec); i++) {
         const twoway_hpke_kem *kem = twoway_hpke_kem_by_id(ec[i]);
-        twoway_hpke_key *good = gen(kem), *k = NULL;
+        twoway_hpke_key *good = test_hpke_generate(kem), *k = NULL;
         uint8_t pk[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
         size_t npk = kem->public_key_len, nsk = kem->private_key_len;
         memcpy(pk, twoway_hpke_key_public(good, NULL), npk);
@@ -381,12 +364,10 @@ static void test_invalid_keys(void)
 static void test_sequence_and_state(void)
 {
     twoway_hpke_suite s;
-    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, TWOWAY_HPKE_KEM_X25519_SHA256,
-                                                 TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                                 TWOWAY_HPKE_AEAD_CHACHA20_POLY1305),
-                      TWOWAY_OK))
+    if (!test_hpke_suite(&s, TWOWAY_HPKE_KEM_X25519_SHA256, TWOWAY_HPKE_KDF_HKDF_SHA256,
+                         TWOWAY_HPKE_AEAD_CHACHA20_POLY1305))
         return;
-    twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR);
+    twoway_hpke_key *skR = test_hpke_generate(s.kem), *pkR = test_hpke_public_of(skR);
     twoway_hpke_ctx *sc = NULL, *rc_ = NULL;
     uint8_t enc[TWOWAY_HPKE_MAX_ENC_LEN], ct[64], pt[64];
     size_t enc_len = sizeof enc, ct_len, pt_len;
@@ -491,10 +472,8 @@ static void tiny_free(void *state)
 static void test_small_nonce_limit(void)
 {
     twoway_hpke_suite s;
-    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, TWOWAY_HPKE_KEM_X25519_SHA256,
-                                                 TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                                 TWOWAY_HPKE_AEAD_AES_128_GCM),
-                      TWOWAY_OK))
+    if (!test_hpke_suite(&s, TWOWAY_HPKE_KEM_X25519_SHA256, TWOWAY_HPKE_KDF_HKDF_SHA256,
+                         TWOWAY_HPKE_AEAD_AES_128_GCM))
         return;
     const twoway_hpke_aead tiny = {.abi_version = TWOWAY_HPKE_ABI_VERSION,
                                    .id = 0xFFF0,
@@ -506,7 +485,7 @@ static void test_small_nonce_limit(void)
                                    .open = tiny_open,
                                    .free = tiny_free};
     s.aead = &tiny;
-    twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR);
+    twoway_hpke_key *skR = test_hpke_generate(s.kem), *pkR = test_hpke_public_of(skR);
     twoway_hpke_ctx *sc = NULL;
     uint8_t enc[TWOWAY_HPKE_MAX_ENC_LEN];
     size_t enc_len = sizeof enc;
@@ -534,9 +513,9 @@ static void test_bad_arguments(void)
     CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, 0x0020, 1, 4), TWOWAY_ERR_UNSUPPORTED);
     CHECK_EQ_INT(twoway_hpke_suite_from_ids(NULL, 0x0020, 1, 1), TWOWAY_ERR_ARG);
     CHECK(twoway_hpke_kem_by_id(0) == NULL);
-    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, 0x0020, 1, 1), TWOWAY_OK))
+    if (!test_hpke_suite(&s, 0x0020, 1, 1))
         return;
-    twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR);
+    twoway_hpke_key *skR = test_hpke_generate(s.kem), *pkR = test_hpke_public_of(skR);
     twoway_hpke_ctx *c = NULL;
     uint8_t enc[TWOWAY_HPKE_MAX_ENC_LEN];
     size_t enc_len = 31;
@@ -581,12 +560,10 @@ static void test_bad_arguments(void)
 static void test_inconsistent_tables(void)
 {
     twoway_hpke_suite s;
-    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, TWOWAY_HPKE_KEM_X25519_SHA256,
-                                                 TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                                 TWOWAY_HPKE_AEAD_AES_128_GCM),
-                      TWOWAY_OK))
+    if (!test_hpke_suite(&s, TWOWAY_HPKE_KEM_X25519_SHA256, TWOWAY_HPKE_KDF_HKDF_SHA256,
+                         TWOWAY_HPKE_AEAD_AES_128_GCM))
         return;
-    twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR), *k = NULL;
+    twoway_hpke_key *skR = test_hpke_generate(s.kem), *pkR = test_hpke_public_of(skR), *k = NULL;
     sealed m;
 
     /* {which field, its altered value}: 0 = tag_len, 1 = nonce_len, 2 = key_len */
@@ -636,16 +613,14 @@ static int leaky_open(void *state, uint8_t *pt, const uint8_t *nonce, const uint
 static void test_failed_open_wipes(void)
 {
     twoway_hpke_suite s;
-    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, TWOWAY_HPKE_KEM_X25519_SHA256,
-                                                 TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                                 TWOWAY_HPKE_AEAD_AES_128_GCM),
-                      TWOWAY_OK))
+    if (!test_hpke_suite(&s, TWOWAY_HPKE_KEM_X25519_SHA256, TWOWAY_HPKE_KDF_HKDF_SHA256,
+                         TWOWAY_HPKE_AEAD_AES_128_GCM))
         return;
     twoway_hpke_aead leaky = *s.aead;
     leaky.open = leaky_open;
     twoway_hpke_suite s2 = s;
     s2.aead = &leaky;
-    twoway_hpke_key *skR = gen(s.kem), *pkR = public_of(skR);
+    twoway_hpke_key *skR = test_hpke_generate(s.kem), *pkR = test_hpke_public_of(skR);
     sealed m;
     CHECK_EQ_INT(seal_msg(&s, pkR, NULL, &m), TWOWAY_OK);
     uint8_t pt[64];
@@ -663,12 +638,10 @@ static void test_failed_open_wipes(void)
 static void test_public_only_evp_pkey(void)
 {
     twoway_hpke_suite s;
-    if (!CHECK_EQ_INT(twoway_hpke_suite_from_ids(&s, TWOWAY_HPKE_KEM_X25519_SHA256,
-                                                 TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                                 TWOWAY_HPKE_AEAD_AES_128_GCM),
-                      TWOWAY_OK))
+    if (!test_hpke_suite(&s, TWOWAY_HPKE_KEM_X25519_SHA256, TWOWAY_HPKE_KDF_HKDF_SHA256,
+                         TWOWAY_HPKE_AEAD_AES_128_GCM))
         return;
-    twoway_hpke_key *sk = gen(s.kem), *k = NULL;
+    twoway_hpke_key *sk = test_hpke_generate(s.kem), *k = NULL;
     size_t len;
     const uint8_t *pk = twoway_hpke_key_public(sk, &len);
     EVP_PKEY *pub = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pk, len);

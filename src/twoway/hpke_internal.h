@@ -41,6 +41,13 @@ struct twoway_hpke_ctx {
     uint8_t exporter_secret[TWOWAY_HPKE_MAX_SECRET_LEN];
 };
 
+/* The built-in tables (hpke_kdf.c, hpke_aead.c, hpke_kem_dh.c). */
+extern const twoway_hpke_kdf hpke_kdf_hkdf_sha256, hpke_kdf_hkdf_sha384, hpke_kdf_hkdf_sha512;
+extern const twoway_hpke_aead hpke_aead_aes128gcm, hpke_aead_aes256gcm, hpke_aead_chacha20poly1305,
+    hpke_aead_export_only;
+extern const twoway_hpke_kem hpke_kem_p256, hpke_kem_p384, hpke_kem_p521, hpke_kem_x25519,
+    hpke_kem_x448;
+
 /* The RFC 9180 suite_id: "KEM" || kem_id, or "HPKE" || kem || kdf || aead. */
 typedef struct hpke_suite_id {
     uint8_t bytes[10];

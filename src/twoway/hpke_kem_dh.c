@@ -512,15 +512,11 @@ int hpke_dh_key_from_fn(const twoway_hpke_kem *kem, twoway_hpke_key **out, const
 
 /* --------------------------------------------------------------- tables */
 
-/* clang-format off */
-static dhkem_params p256 = {"EC", "P-256", NID_X9_62_prime256v1, 32, 32, 65, 32, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA256};
-static dhkem_params p384 = {"EC", "P-384", NID_secp384r1, 48, 48, 97, 48, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA384};
-static dhkem_params p521 = {"EC", "P-521", NID_secp521r1, 66, 64, 133, 66, 0x01, TWOWAY_HPKE_KDF_HKDF_SHA512};
-static dhkem_params x25519 = {"X25519", NULL, 0, 32, 32, 32, 32, 0, TWOWAY_HPKE_KDF_HKDF_SHA256};
-static dhkem_params x448 = {"X448", NULL, 0, 56, 64, 56, 56, 0, TWOWAY_HPKE_KDF_HKDF_SHA512};
-/* clang-format on */
-
-#define DHKEM(name, kem_id, nsecret, npk, nsk, params)                                             \
+/* One line a curve: its OpenSSL names, Ndh, Nsecret, Npk (= Nenc), Nsk, the
+ * DeriveKeyPair bitmask and the KEM's own KDF, and the table made from them. */
+#define DHKEM(name, kem_id, type, group, nid, ndh, nsecret, npk, nsk, bitmask, kdf_id)             \
+    static dhkem_params name##_params = {                                                          \
+        type, group, nid, ndh, nsecret, npk, nsk, bitmask, kdf_id};                                \
     const twoway_hpke_kem name = {                                                                 \
         .abi_version = TWOWAY_HPKE_ABI_VERSION,                                                    \
         .id = kem_id,                                                                              \
@@ -535,14 +531,21 @@ static dhkem_params x448 = {"X448", NULL, 0, 56, 64, 56, 56, 0, TWOWAY_HPKE_KDF_
         .export_private = dh_export_private,                                                       \
         .encap = dh_encap,                                                                         \
         .decap = dh_decap,                                                                         \
-        .userdata = &params,                                                                       \
+        .userdata = &name##_params,                                                                \
     }
 
-DHKEM(hpke_kem_p256, TWOWAY_HPKE_KEM_P256_SHA256, 32, 65, 32, p256);
-DHKEM(hpke_kem_p384, TWOWAY_HPKE_KEM_P384_SHA384, 48, 97, 48, p384);
-DHKEM(hpke_kem_p521, TWOWAY_HPKE_KEM_P521_SHA512, 64, 133, 66, p521);
-DHKEM(hpke_kem_x25519, TWOWAY_HPKE_KEM_X25519_SHA256, 32, 32, 32, x25519);
-DHKEM(hpke_kem_x448, TWOWAY_HPKE_KEM_X448_SHA512, 64, 56, 56, x448);
+/* clang-format off */
+DHKEM(hpke_kem_p256, TWOWAY_HPKE_KEM_P256_SHA256, "EC", "P-256", NID_X9_62_prime256v1,
+      32, 32, 65, 32, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA256);
+DHKEM(hpke_kem_p384, TWOWAY_HPKE_KEM_P384_SHA384, "EC", "P-384", NID_secp384r1,
+      48, 48, 97, 48, 0xFF, TWOWAY_HPKE_KDF_HKDF_SHA384);
+DHKEM(hpke_kem_p521, TWOWAY_HPKE_KEM_P521_SHA512, "EC", "P-521", NID_secp521r1,
+      66, 64, 133, 66, 0x01, TWOWAY_HPKE_KDF_HKDF_SHA512);
+DHKEM(hpke_kem_x25519, TWOWAY_HPKE_KEM_X25519_SHA256, "X25519", NULL, 0,
+      32, 32, 32, 32, 0, TWOWAY_HPKE_KDF_HKDF_SHA256);
+DHKEM(hpke_kem_x448, TWOWAY_HPKE_KEM_X448_SHA512, "X448", NULL, 0,
+      56, 64, 56, 56, 0, TWOWAY_HPKE_KDF_HKDF_SHA512);
+/* clang-format on */
 
 int hpke_kem_is_dh(const twoway_hpke_kem *kem)
 {

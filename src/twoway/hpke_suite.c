@@ -6,12 +6,6 @@
 
 #include <pthread.h>
 
-extern const twoway_hpke_kdf hpke_kdf_hkdf_sha256, hpke_kdf_hkdf_sha384, hpke_kdf_hkdf_sha512;
-extern const twoway_hpke_aead hpke_aead_aes128gcm, hpke_aead_aes256gcm, hpke_aead_chacha20poly1305,
-    hpke_aead_export_only;
-extern const twoway_hpke_kem hpke_kem_p256, hpke_kem_p384, hpke_kem_p521, hpke_kem_x25519,
-    hpke_kem_x448;
-
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 static EVP_MD *md_sha256, *md_sha384, *md_sha512;
 static EVP_CIPHER *c_aes128gcm, *c_aes256gcm, *c_chacha;
