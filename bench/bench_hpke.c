@@ -22,15 +22,9 @@
 #include <string.h>
 #include <time.h>
 
-#define MSG_LEN 1024
-#define ROUNDS 5
+#include "bench_util.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#define MSG_LEN 1024
 
 static void die(const char *what, int rc)
 {
@@ -58,10 +52,12 @@ typedef struct fixture {
     EVP_PKEY_CTX *raw_keygen; /* EC only */
 } fixture;
 
-typedef void (*op_fn)(fixture *f);
+/* The benchmark functions take the fixture as their argument. */
+typedef void (*op_fn)(void *arg);
 
-static void op_seal(fixture *f)
+static void op_seal(void *arg)
 {
+    fixture *f = arg;
     size_t enc_len = sizeof f->enc, ct_len = sizeof f->ct;
     int rc = twoway_hpke_seal_once(&f->suite, f->pkR, (const uint8_t *)"info", 4, NULL, NULL, 0,
                                    f->pt, MSG_LEN, f->enc, &enc_len, f->ct, &ct_len);
@@ -70,8 +66,9 @@ static void op_seal(fixture *f)
     f->enc_len = enc_len;
 }
 
-static void op_open(fixture *f)
+static void op_open(void *arg)
 {
+    fixture *f = arg;
     size_t back_len = sizeof f->back;
     int rc = twoway_hpke_open_once(&f->suite, f->skR, (const uint8_t *)"info", 4, NULL, f->enc,
                                    f->enc_len, NULL, 0, f->ct, sizeof f->ct, f->back, &back_len);
@@ -91,8 +88,9 @@ static void raw_derive(EVP_PKEY *sk, EVP_PKEY *pk)
 }
 
 /* Raw sender: a fresh ephemeral key pair, its encoded public key, one DH. */
-static void op_raw_sender(fixture *f)
+static void op_raw_sender(void *arg)
 {
+    fixture *f = arg;
     EVP_PKEY *eph = NULL;
     if (f->bc->group == NULL) {
         uint8_t sk[56];
@@ -114,8 +112,9 @@ static void op_raw_sender(fixture *f)
 }
 
 /* Raw receiver: import the enc public key, one DH. */
-static void op_raw_receiver(fixture *f)
+static void op_raw_receiver(void *arg)
 {
+    fixture *f = arg;
     EVP_PKEY *pke = NULL;
     if (f->bc->group == NULL) {
         pke = EVP_PKEY_new_raw_public_key_ex(NULL, f->bc->ossl_type, NULL, f->enc, f->enc_len);
@@ -138,38 +137,12 @@ static void op_raw_receiver(fixture *f)
     EVP_PKEY_free(pke);
 }
 
-/* Best-of-ROUNDS operations per second. */
-static double measure(op_fn fn, fixture *f, double seconds)
-{
-    double best = 0;
-    for (int r = 0; r < ROUNDS; r++) {
-        long n = 0;
-        double t0 = now(), t;
-        do {
-            for (int i = 0; i < 16; i++)
-                fn(f);
-            n += 16;
-            t = now() - t0;
-        } while (t < seconds);
-        double rate = (double)n / t;
-        if (rate > best)
-            best = rate;
-    }
-    return best;
-}
-
 /* Interleaves the two measurements so both see the same machine load. */
 static void compare(const char *label, op_fn ours, op_fn raw, fixture *f, double seconds,
                     double target)
 {
-    double a = 0, b = 0;
-    for (int i = 0; i < 3; i++) {
-        double x = measure(ours, f, seconds / 3), y = measure(raw, f, seconds / 3);
-        if (x > a)
-            a = x;
-        if (y > b)
-            b = y;
-    }
+    double a, b;
+    bench_pair(ours, raw, f, seconds, &a, &b);
     double ratio = b / a; /* time(ours) / time(raw) */
     printf("%-34s %9.0f op/s   raw %9.0f op/s   ratio %.3fx", label, a, b, ratio);
     if (target > 0)

@@ -519,7 +519,7 @@ static void test_custom_tables(void)
 
 static void test_strerror(void)
 {
-    for (int e = 0; e >= -11; e--) {
+    for (int e = 0; e >= TWOWAY_ERR_IO; e--) {
         const char *m = twoway_strerror(e);
         CHECK(m != NULL && strlen(m) > 5 && strcmp(m, "unknown error") != 0);
     }

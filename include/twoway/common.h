@@ -40,7 +40,13 @@ enum twoway_error {
     TWOWAY_ERR_CRYPTO = -8, /* the cryptographic provider failed */
     TWOWAY_ERR_DH = -9,     /* Diffie-Hellman gave the all-zero value (small-order public key) */
     TWOWAY_ERR_DERIVE = -10, /* DeriveKeyPair found no valid private key */
-    TWOWAY_ERR_STATE = -11   /* not allowed in this state (e.g. seal with an export-only suite) */
+    TWOWAY_ERR_STATE = -11,  /* not allowed in this state (e.g. seal with an export-only suite) */
+    TWOWAY_ERR_HEADER = -12, /* malformed request header: too short, or an unknown algorithm */
+    TWOWAY_ERR_KEY_MISMATCH = -13, /* no key for the request's key id and algorithms */
+    TWOWAY_ERR_TRUNCATED = -14,    /* the message ended early (e.g. before its final chunk) */
+    TWOWAY_ERR_TOO_BIG = -15,      /* a chunk or message is larger than the configured limit */
+    TWOWAY_ERR_FORMAT = -16,       /* malformed encoding (e.g. a key configuration) */
+    TWOWAY_ERR_IO = -17            /* a read callback or file descriptor failed */
 };
 
 /* A static English sentence for an error code (never NULL). */

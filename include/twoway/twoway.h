@@ -6,5 +6,7 @@
 
 #include <twoway/common.h>
 #include <twoway/hpke.h>
+#include <twoway/keyring.h>
+#include <twoway/message.h>
 
 #endif /* TWOWAY_TWOWAY_H */
