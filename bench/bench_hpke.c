@@ -76,17 +76,6 @@ static void op_open(void *arg)
         die("open", rc);
 }
 
-static void raw_derive(EVP_PKEY *sk, EVP_PKEY *pk)
-{
-    uint8_t out[66];
-    size_t len = sizeof out;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL);
-    if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 ||
-        EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) <= 0 || EVP_PKEY_derive(ctx, out, &len) <= 0)
-        die("raw derive", -1);
-    EVP_PKEY_CTX_free(ctx);
-}
-
 /* Raw sender: a fresh ephemeral key pair, its encoded public key, one DH. */
 static void op_raw_sender(void *arg)
 {
@@ -107,7 +96,7 @@ static void op_raw_sender(void *arg)
                                              sizeof f->raw_enc, &len))
             die("raw keygen", -1);
     }
-    raw_derive(eph, f->raw_pkR);
+    bench_raw_derive(eph, f->raw_pkR);
     EVP_PKEY_free(eph);
 }
 
@@ -133,7 +122,7 @@ static void op_raw_receiver(void *arg)
     }
     if (pke == NULL)
         die("raw import", -1);
-    raw_derive(f->raw_skR, pke);
+    bench_raw_derive(f->raw_skR, pke);
     EVP_PKEY_free(pke);
 }
 

@@ -264,17 +264,6 @@ static void our_round_trip(void *arg)
     twoway_opener_free(ro);
 }
 
-static void raw_derive(EVP_PKEY *sk, EVP_PKEY *pk)
-{
-    uint8_t out[32];
-    size_t len = sizeof out;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL);
-    if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 ||
-        EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) <= 0 || EVP_PKEY_derive(ctx, out, &len) <= 0)
-        die("raw derive", -1);
-    EVP_PKEY_CTX_free(ctx);
-}
-
 static void raw_round_trip(void *arg)
 {
     rt_fixture *f = arg;
@@ -286,12 +275,12 @@ static void raw_round_trip(void *arg)
     EVP_PKEY *eph = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, sk, sizeof sk);
     if (eph == NULL || !EVP_PKEY_get_raw_public_key(eph, f->enc, &len))
         die("raw keygen", -1);
-    raw_derive(eph, f->raw_pkR);
+    bench_raw_derive(eph, f->raw_pkR);
     /* receiver: import enc, DH with skR */
     EVP_PKEY *pke = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, f->enc, len);
     if (pke == NULL)
         die("raw import", -1);
-    raw_derive(f->raw_skR, pke);
+    bench_raw_derive(f->raw_skR, pke);
     EVP_PKEY_free(eph);
     EVP_PKEY_free(pke);
 }

@@ -2,6 +2,10 @@
 
 #include "bench_util.h"
 
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #define ROUNDS 5
@@ -45,4 +49,17 @@ void bench_pair(bench_fn ours, bench_fn raw, void *arg, double seconds, double *
     }
     *ours_rate = a;
     *raw_rate = b;
+}
+
+void bench_raw_derive(EVP_PKEY *sk, EVP_PKEY *pk)
+{
+    uint8_t out[66];
+    size_t len = sizeof out;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL);
+    if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 ||
+        EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) <= 0 || EVP_PKEY_derive(ctx, out, &len) <= 0) {
+        fprintf(stderr, "bench: raw DH derive failed\n");
+        exit(1);
+    }
+    EVP_PKEY_CTX_free(ctx);
 }

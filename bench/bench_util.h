@@ -16,4 +16,8 @@ double bench_rate(bench_fn fn, void *arg, double seconds);
 void bench_pair(bench_fn ours, bench_fn raw, void *arg, double seconds, double *ours_rate,
                 double *raw_rate);
 
+/* One raw OpenSSL DH derive of sk with pk (exits on failure). */
+struct evp_pkey_st;
+void bench_raw_derive(struct evp_pkey_st *sk, struct evp_pkey_st *pk);
+
 #endif /* SECUREIO_BENCH_UTIL_H */

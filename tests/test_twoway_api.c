@@ -276,12 +276,9 @@ static void test_all_suites(void)
 /* Sizes around the chunk size, chunked and not, push and pull. */
 static void test_sizes(void)
 {
-    twoway_hpke_suite suite;
-    twoway_keyring *ring = NULL;
-    CHECK(test_hpke_suite(&suite, 0x20, 1, 1));
-    twoway_hpke_key *sk = test_hpke_generate(suite.kem), *pk = test_hpke_public_of(sk);
-    CHECK_EQ_INT(twoway_keyring_new(&ring), TWOWAY_OK);
-    CHECK_EQ_INT(twoway_keyring_add(ring, 1, &suite, sk), TWOWAY_OK);
+    test_receiver r;
+    if (!test_receiver_init(&r, 0x20, 1, 1, 1))
+        return;
     const size_t C = TWOWAY_DEFAULT_SEAL_CHUNK_LEN;
     const size_t sizes[] = {0, 1, C - 1, C, C + 1, 3 * C, 200000};
     const size_t pieces[] = {0, 1, 17, C - 1, C, C + 1, 3 * C + 5};
@@ -294,16 +291,14 @@ static void test_sizes(void)
                     continue; /* one-byte chunks of a big message: slow, nothing new */
                 if (step == 1 && sizes[i] > 20000)
                     step = 3;
-                round_trip(&suite, ring, pk, 1, chunked, sizes[i], chunked ? pieces[p] : 0, step,
-                           0);
+                round_trip(&r.suite, r.ring, r.pk, 1, chunked, sizes[i], chunked ? pieces[p] : 0,
+                           step, 0);
                 /* pull: pieces become the source's read sizes */
-                round_trip(&suite, ring, pk, 1, chunked, sizes[i], pieces[p], step, 1);
+                round_trip(&r.suite, r.ring, r.pk, 1, chunked, sizes[i], pieces[p], step, 1);
             }
         }
     }
-    twoway_keyring_free(ring);
-    twoway_hpke_key_free(sk);
-    twoway_hpke_key_free(pk);
+    test_receiver_free(&r);
 }
 
 /* Chunk boundaries follow the input and max_chunk_len. */

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "hpke_util.h"
 #include "test.h"
 #include "twoway_util.h"
 
@@ -104,12 +103,9 @@ int main(void)
         mib = (uint64_t)atoi(env);
     uint64_t total = mib * MIB;
 
-    twoway_hpke_suite suite;
-    twoway_keyring *ring = NULL;
-    CHECK(test_hpke_suite(&suite, 0x20, 1, 1));
-    twoway_hpke_key *sk = test_hpke_generate(suite.kem), *pk = test_hpke_public_of(sk);
-    CHECK_EQ_INT(twoway_keyring_new(&ring), TWOWAY_OK);
-    CHECK_EQ_INT(twoway_keyring_add(ring, 1, &suite, sk), TWOWAY_OK);
+    test_receiver r;
+    if (!test_receiver_init(&r, 0x20, 1, 1, 1))
+        return test_summary("twoway-stream");
     twoway_options so = TWOWAY_OPTIONS_INIT, oo = TWOWAY_OPTIONS_INIT;
     so.chunked = oo.chunked = 1;
     static const uint8_t mreq[] = TWOWAY_OHTTP_CHUNKED_REQUEST;
@@ -117,9 +113,9 @@ int main(void)
 
     twoway_sealer *s = NULL, *rs = NULL;
     twoway_opener *o = NULL, *ro = NULL;
-    CHECK_EQ_INT(twoway_request_sealer_new(&s, &suite, 1, pk, mreq, sizeof mreq - 1, &so),
+    CHECK_EQ_INT(twoway_request_sealer_new(&s, &r.suite, 1, r.pk, mreq, sizeof mreq - 1, &so),
                  TWOWAY_OK);
-    CHECK_EQ_INT(twoway_request_opener_new(&o, ring, mreq, sizeof mreq - 1, &oo), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_request_opener_new(&o, r.ring, mreq, sizeof mreq - 1, &oo), TWOWAY_OK);
     if (s != NULL && o != NULL) {
         pipe_through(s, o, total, 0x1234567890abcdefULL);
         CHECK_EQ_INT(
@@ -135,9 +131,7 @@ int main(void)
     twoway_sealer_free(rs);
     twoway_opener_free(o);
     twoway_opener_free(ro);
-    twoway_keyring_free(ring);
-    twoway_hpke_key_free(sk);
-    twoway_hpke_key_free(pk);
+    test_receiver_free(&r);
 
     struct rusage ru;
     CHECK_EQ_INT(getrusage(RUSAGE_SELF, &ru), 0);

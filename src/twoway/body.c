@@ -239,6 +239,20 @@ static int body_reserve(tw_body *b, size_t n)
     return TWOWAY_OK;
 }
 
+/* Appends in[in_len] to b->buf, which may hold at most limit bytes. */
+static int body_append(tw_body *b, const uint8_t *in, size_t in_len, size_t limit)
+{
+    /* b->have never exceeds the limit, so this cannot wrap */
+    if (in_len > limit - b->have)
+        return TWOWAY_ERR_TOO_BIG;
+    int rc = body_reserve(b, b->have + in_len);
+    if (rc != TWOWAY_OK)
+        return rc;
+    memcpy(b->buf + b->have, in, in_len);
+    b->have += in_len;
+    return TWOWAY_OK;
+}
+
 /* A complete non-final chunk ct[len] → out. */
 static int open_chunk(tw_body *b, uint8_t *out, const uint8_t *ct, size_t len)
 {
@@ -314,28 +328,12 @@ static int body_open_step(tw_body *b, uint8_t *out, size_t *written, const uint8
             }
             break;
         case TW_BODY_FINAL:
-            if (in_len > b->max_chunk_len + tag - b->have) {
-                rc = TWOWAY_ERR_TOO_BIG;
-                break;
-            }
-            rc = body_reserve(b, b->have + in_len);
-            if (rc != TWOWAY_OK)
-                break;
-            memcpy(b->buf + b->have, in, in_len);
-            b->have += in_len;
+            /* the final chunk runs to the end: at most one chunk of it */
+            rc = body_append(b, in, in_len, b->max_chunk_len + tag);
             used = in_len;
             break;
         case TW_BODY_WHOLE:
-            /* b->have never exceeds the limit, so this cannot wrap */
-            if (in_len > sat_add(b->max_message_len, tag) - b->have) {
-                rc = TWOWAY_ERR_TOO_BIG;
-                break;
-            }
-            rc = body_reserve(b, b->have + in_len);
-            if (rc != TWOWAY_OK)
-                break;
-            memcpy(b->buf + b->have, in, in_len);
-            b->have += in_len;
+            rc = body_append(b, in, in_len, sat_add(b->max_message_len, tag));
             used = in_len;
             break;
         default: rc = TWOWAY_ERR_STATE; break;

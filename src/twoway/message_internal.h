@@ -140,6 +140,18 @@ int tw_multi_body_aead(const twoway_hpke_aead **out, const twoway_hpke_aead *sui
 
 #define TW_MULTI_ENCAP_AAD "multi-encap-key"
 
+/* --------------------------------------------------------- pull buffers */
+
+/* What a sealer or opener keeps for the pull interface (pull.c): its input
+ * (one chunk of plaintext, or of message) and its pending output. */
+typedef struct tw_pull {
+    uint8_t *in, *out;
+    size_t in_cap, out_cap, out_len, out_off;
+} tw_pull;
+
+/* Wipes and frees the buffers. */
+void tw_pull_clear(tw_pull *p);
+
 /* ---------------------------------------------------------------- sealer */
 
 enum tw_kind { TW_REQUEST = 1, TW_RESPONSE, TW_MULTI };
@@ -157,9 +169,7 @@ struct twoway_sealer {
     uint8_t *media;
     size_t media_len;
     uint8_t multi_key[TWOWAY_MULTI_KEY_LEN];
-    /* pull interface */
-    uint8_t *pull_in, *pull_out;
-    size_t pull_in_cap, pull_out_cap, pull_out_len, pull_out_off;
+    tw_pull pull;
 };
 
 /* Request sealers with a given ephemeral key (tests), or NULL. */
@@ -196,10 +206,7 @@ struct twoway_opener {
     const twoway_hpke_aead *multi_aead;
     size_t multi_key_len;
     uint8_t multi_key[TWOWAY_MULTI_KEY_LEN];
-    /* pull interface */
-    uint8_t *pull_in, *pull_out;
-    size_t pull_in_cap, pull_out_cap, pull_out_len, pull_out_off;
-    int pull_eof;
+    tw_pull pull;
 };
 
 #endif /* TWOWAY_MESSAGE_INTERNAL_H */

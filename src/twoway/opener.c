@@ -259,8 +259,10 @@ static int opener_feed(twoway_opener *o, uint8_t *out, size_t *out_len, const ui
 {
     if (o == NULL || out_len == NULL || (in == NULL && in_len > 0))
         return TWOWAY_ERR_ARG;
-    if (o->failed || o->finished)
+    if (o->failed || o->finished) {
+        *out_len = 0;
         return TWOWAY_ERR_STATE;
+    }
     size_t need = tw_body_open_bound(&o->body, in_len), w = 0;
     if (need > 0 && (out == NULL || *out_len < need)) {
         *out_len = need;
@@ -318,14 +320,7 @@ void twoway_opener_free(twoway_opener *o)
     tw_body_clear(&o->body);
     twoway_context_free(o->ctx);
     free(o->media);
-    if (o->pull_in != NULL) {
-        util_wipe(o->pull_in, o->pull_in_cap);
-        free(o->pull_in);
-    }
-    if (o->pull_out != NULL) {
-        util_wipe(o->pull_out, o->pull_out_cap);
-        free(o->pull_out);
-    }
+    tw_pull_clear(&o->pull);
     util_wipe(o, sizeof *o);
     free(o);
 }

@@ -25,6 +25,19 @@ long twoway_read_fd(void *src, uint8_t *buf, size_t len)
     }
 }
 
+void tw_pull_clear(tw_pull *p)
+{
+    if (p->in != NULL) {
+        util_wipe(p->in, p->in_cap);
+        free(p->in);
+    }
+    if (p->out != NULL) {
+        util_wipe(p->out, p->out_cap);
+        free(p->out);
+    }
+    memset(p, 0, sizeof *p);
+}
+
 /* Grows *buf (wiping the old one) to at least n bytes. */
 static int grow(uint8_t **buf, size_t *cap, size_t n, size_t keep)
 {
@@ -81,16 +94,16 @@ static int drain(uint8_t *pending, size_t *len, size_t *off, uint8_t *out, size_
     return 1;
 }
 
-/* The next piece of sealed output into s->pull_out. */
+/* The next piece of sealed output into s->pull.out. */
 static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
 {
     size_t got = 0, n;
     int rc, final;
     if (s->body.chunked) {
         /* one chunk of plaintext (twoway: one source read, one chunk) */
-        rc = grow(&s->pull_in, &s->pull_in_cap, s->body.max_chunk_len, 0);
+        rc = grow(&s->pull.in, &s->pull.in_cap, s->body.max_chunk_len, 0);
         if (rc == TWOWAY_OK)
-            rc = read_full(read, src, s->pull_in, s->body.max_chunk_len, &got);
+            rc = read_full(read, src, s->pull.in, s->body.max_chunk_len, &got);
         final = got < s->body.max_chunk_len;
     } else {
         /* one AEAD over everything: read the whole source */
@@ -107,9 +120,9 @@ static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
             }
             if (want > limit - got)
                 want = limit - got;
-            rc = grow(&s->pull_in, &s->pull_in_cap, got + want, got);
+            rc = grow(&s->pull.in, &s->pull.in_cap, got + want, got);
             if (rc == TWOWAY_OK)
-                rc = read_full(read, src, s->pull_in + got, want, &r);
+                rc = read_full(read, src, s->pull.in + got, want, &r);
             if (rc != TWOWAY_OK)
                 break;
             got += r;
@@ -120,21 +133,21 @@ static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
     }
     if (rc == TWOWAY_OK) {
         n = twoway_sealer_max_output(s, got);
-        rc = n == SIZE_MAX ? TWOWAY_ERR_TOO_BIG : grow(&s->pull_out, &s->pull_out_cap, n, 0);
+        rc = n == SIZE_MAX ? TWOWAY_ERR_TOO_BIG : grow(&s->pull.out, &s->pull.out_cap, n, 0);
     }
     if (rc == TWOWAY_OK) {
-        n = s->pull_out_cap;
-        rc = final ? twoway_sealer_final(s, s->pull_out, &n, s->pull_in, got)
-                   : twoway_sealer_update(s, s->pull_out, &n, s->pull_in, got);
+        n = s->pull.out_cap;
+        rc = final ? twoway_sealer_final(s, s->pull.out, &n, s->pull.in, got)
+                   : twoway_sealer_update(s, s->pull.out, &n, s->pull.in, got);
     }
-    if (s->pull_in != NULL)
-        util_wipe(s->pull_in, got);
+    if (s->pull.in != NULL)
+        util_wipe(s->pull.in, got);
     if (rc != TWOWAY_OK) {
         s->failed = 1;
         return rc;
     }
-    s->pull_out_len = n;
-    s->pull_out_off = 0;
+    s->pull.out_len = n;
+    s->pull.out_off = 0;
     return TWOWAY_OK;
 }
 
@@ -147,7 +160,7 @@ int twoway_sealer_read(twoway_sealer *s, twoway_read_fn read, void *src, uint8_t
     if (cap == 0)
         return TWOWAY_ERR_BUFFER;
     for (;;) {
-        if (drain(s->pull_out, &s->pull_out_len, &s->pull_out_off, out, cap, out_len))
+        if (drain(s->pull.out, &s->pull.out_len, &s->pull.out_off, out, cap, out_len))
             return TWOWAY_OK;
         if (s->finished)
             return TWOWAY_OK;
@@ -168,32 +181,32 @@ int twoway_opener_read(twoway_opener *o, twoway_read_fn read, void *src, uint8_t
     if (cap == 0)
         return TWOWAY_ERR_BUFFER;
     for (;;) {
-        if (drain(o->pull_out, &o->pull_out_len, &o->pull_out_off, out, cap, out_len))
+        if (drain(o->pull.out, &o->pull.out_len, &o->pull.out_off, out, cap, out_len))
             return TWOWAY_OK;
         if (o->finished)
             return TWOWAY_OK;
         if (o->failed)
             return TWOWAY_ERR_STATE;
-        int rc = grow(&o->pull_in, &o->pull_in_cap, TW_PULL_INPUT_LEN, 0);
+        int rc = grow(&o->pull.in, &o->pull.in_cap, TW_PULL_INPUT_LEN, 0);
         size_t got = 0, n;
         if (rc == TWOWAY_OK)
-            rc = read_full(read, src, o->pull_in, TW_PULL_INPUT_LEN, &got);
+            rc = read_full(read, src, o->pull.in, TW_PULL_INPUT_LEN, &got);
         if (rc == TWOWAY_OK) {
             n = twoway_opener_max_output(o, got);
-            rc = grow(&o->pull_out, &o->pull_out_cap, n > 0 ? n : 1, 0);
+            rc = grow(&o->pull.out, &o->pull.out_cap, n > 0 ? n : 1, 0);
         }
         if (rc == TWOWAY_OK) {
-            n = o->pull_out_cap;
+            n = o->pull.out_cap;
             /* a short read is the end of the source (read_full loops) */
             rc = got < TW_PULL_INPUT_LEN
-                     ? twoway_opener_final(o, o->pull_out, &n, o->pull_in, got)
-                     : twoway_opener_update(o, o->pull_out, &n, o->pull_in, got);
+                     ? twoway_opener_final(o, o->pull.out, &n, o->pull.in, got)
+                     : twoway_opener_update(o, o->pull.out, &n, o->pull.in, got);
         }
         if (rc != TWOWAY_OK) {
             o->failed = 1;
             return rc;
         }
-        o->pull_out_len = n;
-        o->pull_out_off = 0;
+        o->pull.out_len = n;
+        o->pull.out_off = 0;
     }
 }

@@ -263,10 +263,11 @@ static int sealer_write(twoway_sealer *s, uint8_t *out, size_t *out_len, const u
 {
     if (s == NULL || out_len == NULL || (pt == NULL && pt_len > 0))
         return TWOWAY_ERR_ARG;
-    if (s->failed || s->finished)
+    if (s->failed || s->finished || (!final && !s->body.chunked)) {
+        /* an unchunked body is one AEAD: only final seals it */
+        *out_len = 0;
         return TWOWAY_ERR_STATE;
-    if (!final && !s->body.chunked)
-        return TWOWAY_ERR_STATE; /* an unchunked body is one AEAD: use final */
+    }
     size_t pending = s->prefix_len - s->prefix_sent;
     size_t need = tw_body_seal_bound(&s->body, pt_len, final), w;
     if (need == SIZE_MAX || util_add_overflow(need, pending, &need))
@@ -314,14 +315,7 @@ void twoway_sealer_free(twoway_sealer *s)
     tw_body_clear(&s->body);
     twoway_context_free(s->ctx);
     free(s->media);
-    if (s->pull_in != NULL) {
-        util_wipe(s->pull_in, s->pull_in_cap);
-        free(s->pull_in);
-    }
-    if (s->pull_out != NULL) {
-        util_wipe(s->pull_out, s->pull_out_cap);
-        free(s->pull_out);
-    }
+    tw_pull_clear(&s->pull);
     util_wipe(s, sizeof *s);
     free(s);
 }

@@ -5,6 +5,7 @@
 
 #include <openssl/sha.h>
 
+#include "hpke_util.h"
 #include "test.h"
 
 int test_stream_rng_fn(void *ctx, uint8_t *out, size_t len)
@@ -34,6 +35,28 @@ int test_counter_rng_fn(void *ctx, uint8_t *out, size_t len)
         len -= n;
     }
     return 0;
+}
+
+int test_receiver_init(test_receiver *r, uint16_t kem_id, uint16_t kdf_id, uint16_t aead_id,
+                       uint8_t key_id)
+{
+    memset(r, 0, sizeof *r);
+    if (!test_hpke_suite(&r->suite, kem_id, kdf_id, aead_id))
+        return 0;
+    r->sk = test_hpke_generate(r->suite.kem);
+    r->pk = r->sk != NULL ? test_hpke_public_of(r->sk) : NULL;
+    if (r->pk == NULL)
+        return 0;
+    return CHECK_EQ_INT(twoway_keyring_new(&r->ring), TWOWAY_OK) &&
+           CHECK_EQ_INT(twoway_keyring_add(r->ring, key_id, &r->suite, r->sk), TWOWAY_OK);
+}
+
+void test_receiver_free(test_receiver *r)
+{
+    twoway_keyring_free(r->ring);
+    twoway_hpke_key_free(r->sk);
+    twoway_hpke_key_free(r->pk);
+    memset(r, 0, sizeof *r);
 }
 
 void test_buf_reserve(test_buf *b, size_t extra)

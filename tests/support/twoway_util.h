@@ -19,6 +19,17 @@ int test_stream_rng_fn(void *ctx, uint8_t *out, size_t len);
  * that need many distinct values. ctx points to a uint64_t state. */
 int test_counter_rng_fn(void *ctx, uint8_t *out, size_t len);
 
+/* A receiver: a fresh key pair of a built-in suite in a key ring of one. */
+typedef struct test_receiver {
+    twoway_hpke_suite suite;
+    twoway_hpke_key *sk, *pk;
+    twoway_keyring *ring;
+} test_receiver;
+/* Returns 1 on success (each step counts as a CHECK). */
+int test_receiver_init(test_receiver *r, uint16_t kem_id, uint16_t kdf_id, uint16_t aead_id,
+                       uint8_t key_id);
+void test_receiver_free(test_receiver *r);
+
 /* A growable byte buffer. */
 typedef struct test_buf {
     uint8_t *p;
