@@ -70,9 +70,11 @@ test: deps
 
 demo: deps
 	$(MAKE) --no-print-directory build
-	@test -x $(BUILD_DIR)/tools/hpke-demo || \
-	    { echo "demo: $(BUILD_DIR)/tools/hpke-demo was not built" >&2; exit 1; }
+	@for t in hpke-demo twoway; do test -x $(BUILD_DIR)/tools/$$t || \
+	    { echo "demo: $(BUILD_DIR)/tools/$$t was not built" >&2; exit 1; }; done
 	$(BUILD_DIR)/tools/hpke-demo
+	@echo
+	scripts/demo.sh $(BUILD_DIR)/tools/twoway
 
 bench: build
 	@set -e; found=0; \
@@ -131,7 +133,7 @@ help:
 	@echo "Targets:"
 	@echo "  all (default)  configure (once) and build into $(BUILD_DIR)/ ($(BUILD_TYPE))"
 	@echo "  test           install missing packages, build, run ctest"
-	@echo "  demo           install missing packages, build, run $(BUILD_DIR)/tools/hpke-demo"
+	@echo "  demo           install missing packages, build, run hpke-demo and a request/response through the twoway CLI"
 	@echo "  bench          build, run every $(BUILD_DIR)/bench/bench-* program"
 	@echo "  fuzz           clang + libFuzzer build in $(FUZZ_DIR)/, run each fuzz-* FUZZ_SECONDS"
 	@echo "  asan           ASan+UBSan build in $(ASAN_DIR)/ ($(ASAN_CC)), run ctest there"

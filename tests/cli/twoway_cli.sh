@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Tests of the `twoway` command-line tool (docs/CLI.md):
+#
+#   tests/cli/twoway_cli.sh PATH/TO/twoway [--big]
+#
+# Round trips of every subcommand (unchunked and chunked, several suites and
+# sizes, files and pipes), the RFC 9458 and chunked-OHTTP examples, and the
+# failures: wrong key, altered or truncated messages, wrong media types,
+# unknown key ids, usage errors (exit 2), no output file left behind.
+# --big adds a 256 MiB chunked request and response whose peak RSS must stay
+# under 8 MiB, and the 64 MiB limit of unchunked messages (too slow under
+# sanitizers: ctest passes --big only to a plain build).
+# Ends with "twoway-cli: N passed, N failed"; writes only in a mktemp folder.
+set -euo pipefail
+
+if [ $# -lt 1 ] || [ ! -x "$1" ]; then
+    echo "usage: $0 PATH/TO/twoway [--big]" >&2
+    exit 2
+fi
+tw=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+big=0
+if [ "${2:-}" = --big ]; then big=1; fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/twoway-cli-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+
+passed=0
+failed=0
+ok()
+{
+    passed=$((passed + 1))
+}
+bad()
+{
+    echo "FAIL: $*"
+    failed=$((failed + 1))
+}
+# check NAME CMD...: CMD must succeed.
+check()
+{
+    local name=$1
+    shift
+    if "$@" >out.log 2>err.log; then ok; else
+        bad "$name (exit $?): $(head -c 300 err.log)"
+    fi
+}
+# fails CODE NAME CMD...: CMD must exit with CODE; its stderr is kept in err.log.
+fails()
+{
+    local code=$1 name=$2 rc=0
+    shift 2
+    "$@" >out.log 2>err.log || rc=$?
+    if [ -n "${VERBOSE:-}" ]; then echo "[$name] exit $rc: $(cat err.log)"; fi
+    if [ "$rc" -eq "$code" ]; then ok; else
+        bad "$name: exit $rc, expected $code: $(head -c 300 err.log)"
+    fi
+}
+# stderr_has TEXT NAME: err.log (of the last fails) mentions TEXT.
+stderr_has()
+{
+    if grep -q -- "$1" err.log; then ok; else bad "$2: stderr lacks '$1': $(head -c 300 err.log)"; fi
+}
+mode_of()
+{
+    stat -c %a "$1"
+}
+unhex()
+{
+    printf '%b' "$(printf '%s' "$1" | sed 's/../\\x&/g')"
+}
+# Flips the bits of byte OFFSET of FILE.
+flip()
+{
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf '%b' "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# ------------------------------------------------------------ basics
+if "$tw" --version | grep -q '^twoway [0-9]'; then ok; else bad "--version"; fi
+check "--help" "$tw" --help
+for c in keygen seal-request open-request seal-response open-response; do
+    if "$tw" "$c" --help | grep -q "^usage: twoway $c"; then ok; else bad "$c --help"; fi
+done
+
+# ------------------------------------------------------------ keygen
+check "keygen default" "$tw" keygen -o k
+if [ "$(mode_of k)" = 600 ]; then ok; else bad "key file mode $(mode_of k), expected 600"; fi
+if [ -s k.pub ]; then ok; else bad "keygen wrote no k.pub"; fi
+check "keygen --config" "$tw" keygen -o k2 --config k2.cfg --key-id 7
+if [ -s k2.cfg ] && [ ! -e k2.pub ]; then ok; else bad "keygen --config path"; fi
+if [ "$(mode_of k2)" = 600 ]; then ok; else bad "key file k2 mode $(mode_of k2)"; fi
+# RFC 9458 key config layout: len(2) || key_id(1)=7 || kem(2)=0x0020 ...
+if [ "$(od -An -tx1 -N5 k2.cfg | tr -d ' ')" = 0029070020 ]; then ok; else bad "k2.cfg header"; fi
+
+# ------------------------------------------------------------ round trips
+# roundtrip NAME KEYGEN_ARGS SEAL_ARGS SIZE CHUNKED(0|1) [pipe]
+roundtrip()
+{
+    local name=$1 kargs=$2 sargs=$3 size=$4 chunked=$5 how=${6:-files} c=
+    if [ "$chunked" = 1 ]; then c=--chunked; fi
+    rm -rf rt && mkdir rt
+    head -c "$size" /dev/urandom >rt/req.txt
+    head -c "$((size / 2 + 3))" /dev/urandom >rt/resp.txt
+    # shellcheck disable=SC2086
+    if ! "$tw" keygen $kargs -o rt/key 2>err.log; then
+        bad "$name: keygen: $(cat err.log)"
+        return
+    fi
+    # (the || true ends each chain: the outputs are checked below)
+    # shellcheck disable=SC2086,SC2015
+    if [ "$how" = pipe ]; then
+        "$tw" seal-request --config rt/key.pub $sargs $c --state rt/c.st <rt/req.txt |
+            "$tw" open-request --key rt/key $c --state rt/s.st >rt/req.out 2>err.log &&
+            "$tw" seal-response --state rt/s.st $c <rt/resp.txt |
+            "$tw" open-response --state rt/c.st $c >rt/resp.out 2>>err.log ||
+            true
+    else
+        "$tw" seal-request --config rt/key.pub $sargs $c --state rt/c.st -i rt/req.txt \
+            -o rt/req.bin 2>err.log &&
+            "$tw" open-request --key rt/key $c --state rt/s.st -i rt/req.bin -o rt/req.out \
+                2>>err.log &&
+            "$tw" seal-response --state rt/s.st $c -i rt/resp.txt -o rt/resp.bin 2>>err.log &&
+            "$tw" open-response --state rt/c.st $c -i rt/resp.bin -o rt/resp.out 2>>err.log ||
+            true
+    fi
+    if [ -f rt/req.out ] && cmp -s rt/req.txt rt/req.out && [ -f rt/resp.out ] &&
+        cmp -s rt/resp.txt rt/resp.out; then
+        ok
+    else
+        bad "$name: round trip differs: $(head -c 300 err.log)"
+    fi
+    if [ "$(mode_of rt/c.st)" = 600 ] && [ "$(mode_of rt/s.st)" = 600 ]; then ok; else
+        bad "$name: state files are not 0600"
+    fi
+}
+
+for chunked in 0 1; do
+    for size in 0 1 100000; do
+        roundtrip "x25519 size $size chunked=$chunked" "" "" "$size" "$chunked"
+    done
+    roundtrip "x25519 pipes chunked=$chunked" "" "" 70000 "$chunked" pipe
+    roundtrip "p256 chunked=$chunked" "--kem p256" "" 5000 "$chunked"
+    roundtrip "x448/chacha20poly1305 chunked=$chunked" "--kem x448 --kdf sha512 --aead chacha20poly1305" \
+        "" 5000 "$chunked"
+    roundtrip "p384/sha384/aes256gcm chunked=$chunked" "--kem p384 --kdf sha384 --aead aes256gcm" \
+        "" 5000 "$chunked"
+    roundtrip "p521 chunked=$chunked" "--kem p521 --kdf sha512" "" 100 "$chunked"
+    roundtrip "suite choice chunked=$chunked" \
+        "--kdf sha256 --kdf sha384 --aead aes128gcm --aead chacha20poly1305 --key-id 9" \
+        "--key-id 9 --kdf sha384 --aead chacha20poly1305" 3000 "$chunked"
+done
+# the chosen suite is the one on the wire: key id 9, X25519, HKDF-SHA384, ChaCha20-Poly1305
+if [ "$(od -An -tx1 -N7 rt/req.bin | tr -d ' ')" = 09002000020003 ]; then ok; else bad "suite choice header"; fi
+
+# a chunked request with an unchunked response (the response media type then given)
+rm -rf mix && mkdir mix
+printf 'chunked request' >mix/q
+printf 'plain response' >mix/r
+if "$tw" seal-request --config k.pub --chunked --response-media-type 'message/bhttp response' \
+    --state mix/c -i mix/q -o mix/qb 2>err.log &&
+    "$tw" open-request --key k --chunked --response-media-type 'message/bhttp response' \
+        --state mix/s -i mix/qb -o mix/qo 2>>err.log &&
+    "$tw" seal-response --state mix/s -i mix/r -o mix/rb 2>>err.log &&
+    "$tw" open-response --state mix/c -i mix/rb -o mix/ro 2>>err.log &&
+    cmp -s mix/q mix/qo && cmp -s mix/r mix/ro; then ok; else bad "mixed chunking: $(cat err.log)"; fi
+
+# ------------------------------------------------------------ RFC examples
+# RFC 9458 Appendix A and the chunked OHTTP draft's example, opened with a key
+# file holding the published receiver keys; the responses with client state
+# files built from the published values (the state file is the documented
+# twoway_context_save blob, docs/CLI.md).
+rfc_key()
+{
+    printf 'twoway-private-key 1\nkey-id 1\nkem x25519\nsuite sha256 aes128gcm\n'
+    printf 'suite sha256 chacha20poly1305\npublic-key %s\nprivate-key %s\n' "$1" "$2"
+}
+rfc_key 31e1f05a740102115220e9af918f738674aec95f54db6e04eb705aae8e798155 \
+    3c168975674b2fa8e465970b79c8dcf09f1c741626480bd4c6162fc5b6a98e1a >rfc.key
+rfc_key 668eb21aace159803974a4c67f08b4152d29bed10735fd08f98ccdd6fe095708 \
+    1c190d72acdbe4dbc69e680503bb781a932c70a12c8f3754434c67d8640d8698 >rfcc.key
+unhex 010020000100014b28f881333e7c164ffc499ad9796f877f4e1051ee6d31bad19dec96c208b4726374e469135906992e1268c594d2a10c695d858c40a026e7965e7d86b83dd440b2c0185204b4d63525 >rfc.req
+unhex 010020000100018811eb457e100811c40a0aa71340a1b81d804bb986f736f2f566a7199761a0321c2ad24942d4d692563012f2980c8fef437a336b9b2fc938ef77a5834f1d2e33d8fd25577afe31bd1c79d094f76b6250ae6549b473ecd950501311001c6c1395d0ef7c1022297966307b8a7f >rfcc.req
+unhex 00034745540568747470730b6578616d706c652e636f6d012f >rfc.request
+unhex c789e7151fcba46158ca84b04464910d86f9013e404feea014e7be4a441f234f857fbd >rfc.resp
+unhex bcce7f4cb921309ba5d62edf1769ef091179bf1cc87fa0e2c02de4546945aa3d1e4812b348b5bd4c594c16b6170b07b475845d1f3200ed9d8a796617a5b27265f4d73247f639 >rfcc.resp
+# "TWC1" || kem || kdf || aead || enc_len || enc || L || secret || media_len || media
+{
+    unhex 5457433100200001000100204b28f881333e7c164ffc499ad9796f877f4e1051ee6d31bad19dec96c208b472
+    unhex 1062d87a6ba569ee81014c2641f52bea360016
+    printf 'message/bhttp response'
+} >rfc.state
+{
+    unhex 5457433100200001000100208811eb457e100811c40a0aa71340a1b81d804bb986f736f2f566a7199761a032
+    unhex 101d4484834ae36102a6ac42a5523454d9001e
+    printf 'message/bhttp chunked response'
+} >rfcc.state
+if "$tw" open-request --key rfc.key --state rfc.srv -i rfc.req 2>err.log | cmp -s - rfc.request; then
+    ok
+else bad "RFC 9458 A request: $(cat err.log)"; fi
+if "$tw" open-request --chunked --key rfcc.key --state rfcc.srv -i rfcc.req 2>err.log |
+    cmp -s - rfc.request; then ok; else bad "chunked OHTTP example request: $(cat err.log)"; fi
+if [ "$("$tw" open-response --state rfc.state -i rfc.resp 2>err.log | od -An -tx1 | tr -d ' \n')" = 0140c8 ]; then
+    ok
+else bad "RFC 9458 A response: $(cat err.log)"; fi
+if [ "$("$tw" open-response --chunked --state rfcc.state -i rfcc.resp 2>err.log | od -An -tx1 | tr -d ' \n')" = 0140c8 ]; then
+    ok
+else bad "chunked OHTTP example response: $(cat err.log)"; fi
+# the server state open-request saved is the client's (same enc and secret)
+if cmp -s rfc.srv rfc.state; then ok; else bad "RFC 9458 A: server state differs from the client's"; fi
+if cmp -s rfcc.srv rfcc.state; then ok; else bad "chunked example: server state differs from the client's"; fi
+
+# ------------------------------------------------------------ failures
+printf 'hello, server' >msg
+check "seal a request" "$tw" seal-request --config k.pub -i msg -o req --state c.st
+check "seal a chunked request" "$tw" seal-request --config k.pub --chunked -i msg -o creq --state cc.st
+"$tw" keygen -o other 2>/dev/null
+
+# wrong key: non-zero, and -o leaves no file (nor a temporary one)
+rm -rf outdir && mkdir outdir
+fails 1 "wrong key file" "$tw" open-request --key other -i req -o outdir/plain --state outdir/s
+if [ -z "$(ls -A outdir)" ]; then ok; else bad "wrong key left files: $(ls -A outdir)"; fi
+fails 1 "wrong key file, chunked" "$tw" open-request --chunked --key other -i creq -o outdir/plain
+if [ -z "$(ls -A outdir)" ]; then ok; else bad "wrong key (chunked) left files: $(ls -A outdir)"; fi
+# an existing output file is left as it was
+printf 'old' >outdir/keep
+fails 1 "wrong key, existing output" "$tw" open-request --key other -i req -o outdir/keep
+if [ "$(cat outdir/keep)" = old ] && [ "$(ls -A outdir)" = keep ]; then ok; else bad "existing output changed"; fi
+rm -f outdir/keep
+
+# altered request: one flipped byte of the header, enc or body
+for off in 0 3 20 $(($(stat -c %s req) - 1)); do
+    cp req bad.req
+    flip bad.req "$off"
+    fails 1 "request with byte $off flipped" "$tw" open-request --key k -i bad.req -o outdir/p
+done
+cp creq bad.creq
+flip bad.creq 45
+fails 1 "chunked request with a flipped byte" "$tw" open-request --chunked --key k -i bad.creq -o outdir/p
+if [ -z "$(ls -A outdir)" ]; then ok; else bad "altered requests left files: $(ls -A outdir)"; fi
+
+# a response, then cut: the chunked one is incomplete, and says so
+head -c 50000 /dev/urandom >big.txt
+check "open the request" "$tw" open-request --key k -i req -o req.out --state s.st
+check "open the chunked request" "$tw" open-request --chunked --key k -i creq -o creq.out --state cs.st
+check "seal a chunked response" "$tw" seal-response --chunked --state cs.st -i big.txt -o cresp
+check "seal a response" "$tw" seal-response --state s.st -i big.txt -o resp
+for cut in 17 1000 30000; do
+    head -c "$(($(stat -c %s cresp) - cut))" cresp >cut.resp
+    fails 1 "chunked response cut by $cut" "$tw" open-response --chunked --state cc.st -i cut.resp
+    stderr_has incomplete "chunked response cut by $cut"
+done
+fails 1 "chunked response cut, -o" "$tw" open-response --chunked --state cc.st -i cut.resp -o outdir/p
+if [ -z "$(ls -A outdir)" ]; then ok; else bad "cut response left files: $(ls -A outdir)"; fi
+head -c 100 resp >cut.resp
+fails 1 "unchunked response cut" "$tw" open-response --state c.st -i cut.resp
+if [ ! -s out.log ]; then ok; else bad "a cut unchunked response wrote plaintext"; fi
+fails 1 "empty response" "$tw" open-response --state c.st -i /dev/null
+cp resp bad.resp
+flip bad.resp 30
+fails 1 "altered response" "$tw" open-response --state c.st -i bad.resp
+check "the good response still opens" "$tw" open-response --state c.st -i resp -o resp.out
+if cmp -s big.txt resp.out; then ok; else bad "response content"; fi
+fails 1 "response chunked, opened unchunked" "$tw" open-response --state cc.st -i cresp \
+    --media-type 'message/bhttp chunked response'
+
+# wrong media types
+fails 1 "request media type differs" "$tw" open-request --key k --media-type text/plain -i req
+fails 1 "request chunked, opened unchunked" "$tw" open-request --key k -i creq
+fails 1 "response media type differs from the state" "$tw" open-response --state c.st \
+    --media-type 'message/other' -i resp
+stderr_has "response media type" "response media type differs"
+fails 1 "response sealed for another media type" "$tw" seal-response --state s.st \
+    --media-type 'message/other' -i msg -o outdir/p
+
+# key ids, suites, configurations, key and state files
+fails 1 "key id not in the configuration" "$tw" seal-request --config k.pub --key-id 5 -i msg -o outdir/p
+stderr_has "key id 5" "key id not in the configuration"
+fails 1 "suite not in the configuration" "$tw" seal-request --config k.pub --aead aes256gcm -i msg -o outdir/p
+printf 'garbage' >bad.cfg
+fails 1 "malformed key configuration" "$tw" seal-request --config bad.cfg -i msg -o outdir/p
+fails 1 "missing key configuration" "$tw" seal-request --config nothing.cfg -i msg -o outdir/p
+fails 1 "missing input" "$tw" seal-request --config k.pub -i nothing.txt -o outdir/p
+fails 1 "a key configuration as key file" "$tw" open-request --key k.pub -i req
+sed 's/^private-key .*/private-key 00/' k >bad.key
+fails 1 "key file with a bad private key" "$tw" open-request --key bad.key -i req
+grep -v '^public-key' k >bad.key
+fails 1 "key file without its public key" "$tw" open-request --key bad.key -i req
+sed "s/^public-key .*/$(grep '^public-key' other)/" k >bad.key
+fails 1 "key file whose public key is another" "$tw" open-request --key bad.key -i req
+fails 1 "a key file as state file" "$tw" open-response --state k -i resp
+fails 1 "missing state file" "$tw" seal-response --state nothing.st -i msg -o outdir/p
+if [ -z "$(ls -A outdir)" ]; then ok; else bad "failures left files: $(ls -A outdir)"; fi
+
+# ------------------------------------------------------------ usage errors: exit 2
+fails 2 "no command" "$tw"
+fails 2 "unknown command" "$tw" frobnicate
+fails 2 "keygen without -o" "$tw" keygen
+fails 2 "unknown KEM" "$tw" keygen --kem rsa -o x.key
+fails 2 "unknown AEAD" "$tw" keygen --aead des -o x.key
+fails 2 "key id 256" "$tw" keygen --key-id 256 -o x.key
+fails 2 "key id -1" "$tw" seal-request --config k.pub --key-id -1
+fails 2 "seal-request without --config" "$tw" seal-request -i msg
+fails 2 "open-request without --key" "$tw" open-request -i req
+fails 2 "seal-response without --state" "$tw" seal-response -i msg
+fails 2 "open-response without --state" "$tw" open-response -i resp
+fails 2 "unknown option" "$tw" open-request --key k --frob
+fails 2 "option of another command" "$tw" open-request --key k --kem x25519
+fails 2 "missing option value" "$tw" open-request --key
+fails 2 "extra argument" "$tw" open-request --key k req
+fails 2 "--kdf twice in seal-request" "$tw" seal-request --config k.pub --kdf sha256 --kdf sha384
+if [ ! -e x.key ]; then ok; else bad "a usage error wrote a key file"; fi
+
+# ------------------------------------------------------------ big streams
+if [ "$big" = 1 ]; then
+    # 256 MiB each way through pipes, chunked: peak RSS of each process < 8 MiB
+    n=$((256 * 1024 * 1024))
+    sum=$(head -c "$n" /dev/zero | sha256sum | cut -d' ' -f1)
+    got=$(head -c "$n" /dev/zero |
+        TWOWAY_REPORT_RSS=1 "$tw" seal-request --chunked --config k.pub --state big.c 2>rss1.log |
+        TWOWAY_REPORT_RSS=1 "$tw" open-request --chunked --key k --state big.s 2>rss2.log |
+        sha256sum | cut -d' ' -f1)
+    if [ "$got" = "$sum" ]; then ok; else bad "256 MiB chunked request: $(cat rss1.log rss2.log)"; fi
+    got=$(head -c "$n" /dev/zero |
+        TWOWAY_REPORT_RSS=1 "$tw" seal-response --chunked --state big.s 2>rss3.log |
+        TWOWAY_REPORT_RSS=1 "$tw" open-response --chunked --state big.c 2>rss4.log |
+        sha256sum | cut -d' ' -f1)
+    if [ "$got" = "$sum" ]; then ok; else bad "256 MiB chunked response: $(cat rss3.log rss4.log)"; fi
+    for log in rss1.log rss2.log rss3.log rss4.log; do
+        kib=$(sed -n 's/.*peak RSS \([0-9]*\) KiB.*/\1/p' "$log")
+        echo "twoway-cli: $(sed -n 's/^twoway: \([a-z-]*\): peak RSS.*/\1/p' "$log") 256 MiB chunked: peak RSS ${kib:-?} KiB"
+        if [ -n "$kib" ] && [ "$kib" -lt 8192 ]; then ok; else bad "peak RSS ${kib:-?} KiB in $log"; fi
+    done
+    # unchunked messages are whole, within 64 MiB: one byte more is refused
+    fails 1 "unchunked request over 64 MiB" bash -c "head -c $((64 * 1024 * 1024 + 1)) /dev/zero |
+        '$tw' seal-request --config k.pub -o outdir/p"
+    stderr_has "64 MiB" "unchunked request over 64 MiB"
+    if [ -z "$(ls -A outdir)" ]; then ok; else bad "the refused request left files: $(ls -A outdir)"; fi
+else
+    echo "twoway-cli: big streams skipped (no --big)"
+fi
+
+echo "twoway-cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
