@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "common/util.h"
 #include "hpke_util.h"
 #include "test.h"
@@ -546,6 +548,51 @@ static void test_ring_dispatch(void)
     twoway_hpke_key_free(p2);
 }
 
+/* A receiver whose private key stays behind a DH callback (an HSM). */
+struct hsm {
+    EVP_PKEY *key;
+    int calls;
+};
+
+static int hsm_dh(void *handle, uint8_t *out, size_t out_len, const uint8_t *peer,
+                  size_t peer_len)
+{
+    struct hsm *h = handle;
+    EVP_PKEY *pub = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer, peer_len);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, h->key, NULL);
+    size_t len = out_len;
+    int ok = pub != NULL && ctx != NULL && EVP_PKEY_derive_init(ctx) > 0 &&
+             EVP_PKEY_derive_set_peer_ex(ctx, pub, 1) > 0 && EVP_PKEY_derive(ctx, out, &len) > 0 &&
+             len == out_len;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pub);
+    h->calls++;
+    return ok ? 0 : -1;
+}
+
+static void test_hsm_receiver(void)
+{
+    twoway_hpke_suite suite;
+    struct hsm h = {EVP_PKEY_Q_keygen(NULL, NULL, "X25519"), 0};
+    uint8_t pkb[32];
+    size_t pl = sizeof pkb;
+    twoway_hpke_key *sk = NULL, *pk = NULL;
+    twoway_keyring *ring = NULL;
+    CHECK(test_hpke_suite(&suite, 0x20, 1, 1));
+    CHECK(h.key != NULL && EVP_PKEY_get_raw_public_key(h.key, pkb, &pl) == 1);
+    CHECK_EQ_INT(twoway_hpke_key_from_dh(suite.kem, &sk, pkb, pl, hsm_dh, &h, NULL), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_hpke_key_import_public(suite.kem, &pk, pkb, pl), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_keyring_new(&ring), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_keyring_add(ring, 5, &suite, sk), TWOWAY_OK);
+    round_trip(&suite, ring, pk, 5, 0, 100, 0, 0, 0);
+    round_trip(&suite, ring, pk, 5, 1, 10000, 0, 0, 1);
+    CHECK_EQ_INT(h.calls, 2); /* one DH per request, none per response */
+    twoway_keyring_free(ring);
+    twoway_hpke_key_free(sk);
+    twoway_hpke_key_free(pk);
+    EVP_PKEY_free(h.key);
+}
+
 int main(void)
 {
     test_all_suites();
@@ -554,5 +601,6 @@ int main(void)
     test_contexts();
     test_custom_suite();
     test_ring_dispatch();
+    test_hsm_receiver();
     return test_summary("twoway-api");
 }
