@@ -554,8 +554,7 @@ struct hsm {
     int calls;
 };
 
-static int hsm_dh(void *handle, uint8_t *out, size_t out_len, const uint8_t *peer,
-                  size_t peer_len)
+static int hsm_dh(void *handle, uint8_t *out, size_t out_len, const uint8_t *peer, size_t peer_len)
 {
     struct hsm *h = handle;
     EVP_PKEY *pub = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer, peer_len);
@@ -593,6 +592,101 @@ static void test_hsm_receiver(void)
     EVP_PKEY_free(h.key);
 }
 
+/* Regressions from the security review of the message layer. */
+static void test_review_regressions(void)
+{
+    test_receiver r;
+    if (!test_receiver_init(&r, 0x20, 1, 1, 1))
+        return;
+    static const uint8_t mreq[] = "req", mresp[] = "resp";
+    twoway_options ch = TWOWAY_OPTIONS_INIT;
+    ch.chunked = 1;
+    ch.max_chunk_len = 100;
+    uint8_t pt[250], msg[1024], out[1024];
+    size_t n = sizeof msg;
+    fill(pt, sizeof pt, 9);
+    twoway_sealer *s = NULL, *rs = NULL;
+    twoway_opener *o = NULL;
+
+    /* 1. a response can only be bound to a request that authenticated, and
+     * not to one that failed later */
+    CHECK_EQ_INT(twoway_request_sealer_new(&s, &r.suite, 1, r.pk, mreq, 3, &ch), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_sealer_final(s, msg, &n, pt, sizeof pt), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_request_opener_new(&o, r.ring, mreq, 3, &ch), TWOWAY_OK);
+    size_t first = TWOWAY_HEADER_LEN + 32 + 2 + 116, m = sizeof out;
+    CHECK_EQ_INT(twoway_opener_update(o, out, &m, msg, TWOWAY_HEADER_LEN + 32), TWOWAY_OK);
+    CHECK(twoway_opener_context(o) == NULL); /* hdr || enc only */
+    m = sizeof out;
+    CHECK_EQ_INT(twoway_opener_update(o, out, &m, msg + TWOWAY_HEADER_LEN + 32,
+                                      first - TWOWAY_HEADER_LEN - 32),
+                 TWOWAY_OK);
+    const twoway_context *ctx = twoway_opener_context(o);
+    CHECK(ctx != NULL); /* one chunk authenticated */
+    msg[first + 5] ^= 1;
+    m = sizeof out;
+    CHECK_EQ_INT(twoway_opener_final(o, out, &m, msg + first, n - first), TWOWAY_ERR_AUTH);
+    CHECK(twoway_opener_context(o) == NULL);
+    CHECK_EQ_INT(twoway_response_sealer_new(&rs, ctx, mresp, 4, NULL), TWOWAY_ERR_STATE);
+    uint8_t blob[TWOWAY_CONTEXT_BLOB_MAX];
+    size_t bl = sizeof blob;
+    CHECK_EQ_INT(twoway_context_save(ctx, mresp, 4, blob, &bl), TWOWAY_ERR_STATE);
+    twoway_opener_free(o);
+    twoway_sealer_free(s);
+
+    /* 2. sealer output may not overlap its plaintext; opener output may not
+     * overlap its input */
+    CHECK_EQ_INT(twoway_request_sealer_new(&s, &r.suite, 1, r.pk, mreq, 3, NULL), TWOWAY_OK);
+    memcpy(msg, pt, 100);
+    n = sizeof msg;
+    CHECK_EQ_INT(twoway_sealer_final(s, msg, &n, msg, 100), TWOWAY_ERR_ARG);
+    n = sizeof msg;
+    CHECK_EQ_INT(twoway_sealer_final(s, msg + 200, &n, msg, 100), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_request_opener_new(&o, r.ring, mreq, 3, NULL), TWOWAY_OK);
+    m = n;
+    CHECK_EQ_INT(twoway_opener_final(o, msg + 200, &m, msg + 200, n), TWOWAY_ERR_ARG);
+    twoway_opener_free(o);
+    twoway_sealer_free(s);
+
+    /* 3. the OHTTP media types fix the framing */
+    static const uint8_t oreq[] = TWOWAY_OHTTP_REQUEST, ocreq[] = TWOWAY_OHTTP_CHUNKED_REQUEST;
+    CHECK_EQ_INT(twoway_request_sealer_new(&s, &r.suite, 1, r.pk, oreq, sizeof oreq - 1, &ch),
+                 TWOWAY_ERR_ARG);
+    CHECK_EQ_INT(twoway_request_sealer_new(&s, &r.suite, 1, r.pk, ocreq, sizeof ocreq - 1, NULL),
+                 TWOWAY_ERR_ARG);
+    CHECK_EQ_INT(twoway_request_opener_new(&o, r.ring, oreq, sizeof oreq - 1, &ch), TWOWAY_ERR_ARG);
+    CHECK_EQ_INT(twoway_request_opener_new(&o, r.ring, ocreq, sizeof ocreq - 1, NULL),
+                 TWOWAY_ERR_ARG);
+
+    /* 4. buffers stop at their bound; 5. unchunked updates need no output room */
+    twoway_options big = TWOWAY_OPTIONS_INIT;
+    big.chunked = 1;
+    big.max_chunk_len = 16384;
+    test_buf req = {0}, got = {0};
+    uint8_t *large = malloc(16384);
+    fill(large, 16384, 4);
+    CHECK_EQ_INT(twoway_request_sealer_new(&s, &r.suite, 1, r.pk, mreq, 3, &big), TWOWAY_OK);
+    CHECK_EQ_INT(test_seal_all(s, large, 16384, NULL, 0, &req), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_request_opener_new(&o, r.ring, mreq, 3, &big), TWOWAY_OK);
+    CHECK_EQ_INT(test_open_all(o, req.p, req.len, 1000, &got), TWOWAY_OK);
+    CHECK(o->body.cap <= 16384 + 16);
+    twoway_opener_free(o);
+    twoway_sealer_free(s);
+    test_buf_free(&req);
+    test_buf_free(&got);
+    CHECK_EQ_INT(twoway_request_sealer_new(&s, &r.suite, 1, r.pk, mreq, 3, NULL), TWOWAY_OK);
+    CHECK_EQ_INT(test_seal_all(s, large, 16384, NULL, 0, &req), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_request_opener_new(&o, r.ring, mreq, 3, NULL), TWOWAY_OK);
+    for (size_t off = 0; off + 1000 < req.len; off += 1000) {
+        size_t zero = 0;
+        CHECK_EQ_INT(twoway_opener_update(o, NULL, &zero, req.p + off, 1000), TWOWAY_OK);
+    }
+    twoway_opener_free(o);
+    twoway_sealer_free(s);
+    test_buf_free(&req);
+    free(large);
+    test_receiver_free(&r);
+}
+
 int main(void)
 {
     test_all_suites();
@@ -602,5 +696,6 @@ int main(void)
     test_custom_suite();
     test_ring_dispatch();
     test_hsm_receiver();
+    test_review_regressions();
     return test_summary("twoway-api");
 }

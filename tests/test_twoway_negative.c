@@ -920,7 +920,7 @@ static int body_open_all(uint16_t aead_id, const uint8_t *msg, size_t len, size_
     do {
         size_t n = len - off < step ? len - off : step, w = 0;
         int final = off + n == len;
-        test_buf_reserve(pt, tw_body_open_bound(&b, n) + 1);
+        test_buf_reserve(pt, tw_body_open_bound(&b, n, final) + 1);
         rc = tw_body_open(&b, pt->p + pt->len, &w, msg + off, n, final);
         pt->len += w;
         off += n;
@@ -1607,7 +1607,14 @@ static void api_misuse(fx *f)
         TWOWAY_OK);
     CHECK_EQ_INT(twoway_opener_header(o, &h), TWOWAY_OK);
     CHECK(h.key_id == KEY_ID && h.kem_id == f->suite.kem->id);
-    CHECK(twoway_opener_context(o) != NULL);
+    /* no response may be bound to it before some of the body authenticates */
+    CHECK(twoway_opener_context(o) == NULL);
+    {
+        size_t done = TWOWAY_HEADER_LEN + f->suite.kem->enc_len;
+        n = sizeof out;
+        CHECK_EQ_INT(twoway_opener_final(o, out, &n, x.req.p + done, x.req.len - done), TWOWAY_OK);
+        CHECK(twoway_opener_context(o) != NULL);
+    }
     twoway_opener_free(o);
 
     /* the generator fails: CRYPTO, and nothing is made */

@@ -27,6 +27,12 @@
  * returns TWOWAY_OK: a stream cut at a chunk boundary is TWOWAY_ERR_TRUNCATED.
  *
  * Objects are used by one thread at a time; keys and key rings may be shared.
+ *
+ * Buffers: a sealer's output must not overlap its plaintext, nor an
+ * opener's output its input (TWOWAY_ERR_ARG): both are laid out differently.
+ * With the OHTTP media types below the framing is fixed by the name: a
+ * chunked sealer or opener refuses the unchunked names and the reverse
+ * (TWOWAY_ERR_ARG), so that a message cannot be re-framed under its label.
  */
 #ifndef TWOWAY_MESSAGE_H
 #define TWOWAY_MESSAGE_H
@@ -82,7 +88,11 @@ typedef struct twoway_options {
      * SIZE_MAX for no limit). */
     size_t max_message_len;
     /* Randomness for the ephemeral key, response nonce and one-to-many key;
-     * NULL: the operating system's generator (through OpenSSL). */
+     * NULL: the operating system's generator (through OpenSSL). It must be a
+     * cryptographically secure generator: a repeated response nonce repeats
+     * the response key and nonce. With it, the ephemeral key is
+     * DeriveKeyPair(ikmE) of Nsk bytes it gives (as twoway does), or, for a
+     * custom KEM that cannot derive, the KEM's own generation. */
     twoway_rng_fn rng;
     void *rng_ctx;
 } twoway_options;
@@ -211,7 +221,9 @@ TWOWAY_API void twoway_sealer_free(twoway_sealer *s);
 typedef struct twoway_opener twoway_opener;
 
 /* Server: a request to one of the keys in ring (chosen by the header's key
- * id and algorithms). The header and enc are read from the first input. */
+ * id and algorithms). The header and enc are read from the first input.
+ * The opener uses ring until it has read hdr || enc: the ring must live (and
+ * not be freed) until then, or until the opener is freed. */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_request_opener_new(twoway_opener **out,
                                                            const twoway_keyring *ring,
                                                            const uint8_t *request_media_type,
@@ -226,14 +238,16 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_response_opener_new(twoway_opener **out,
                                                             const twoway_options *opt);
 
 /* Server, one-to-many: decapsulates this receiver's encapsulated key with a
- * key from ring; the opener then reads the shared request body. */
+ * key from ring (used only during this call); the opener then reads the
+ * shared request body. */
 TWOWAY_API TWOWAY_MUST_CHECK int
 twoway_multi_request_opener_new(twoway_opener **out, const twoway_keyring *ring,
                                 const uint8_t *request_media_type, size_t request_media_type_len,
                                 const uint8_t *encapsulated_key, size_t encapsulated_key_len,
                                 const twoway_options *opt);
 
-/* The largest plaintext update/final can write for in_len more input bytes. */
+/* The largest plaintext update/final can write for in_len more input bytes
+ * (an unchunked opener's update writes nothing; final writes the body). */
 TWOWAY_API size_t twoway_opener_max_output(const twoway_opener *o, size_t in_len);
 
 /*
@@ -255,7 +269,14 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_opener_final(twoway_opener *o, uint8_t *
 
 /* The request header read by a request opener (TWOWAY_ERR_STATE before it). */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_opener_header(const twoway_opener *o, twoway_header *hdr);
-/* The request's context (request openers, once hdr || enc is read; else NULL). */
+/*
+ * The request's context, to seal responses with: NULL until some of the
+ * request authenticated (the whole body when unchunked, a first chunk when
+ * chunked), and NULL again once the opener failed. A context fetched
+ * earlier is refused by twoway_response_sealer_new and twoway_context_save
+ * (TWOWAY_ERR_STATE) after a failure: no response is ever bound to a
+ * request that was not read authentic.
+ */
 TWOWAY_API const twoway_context *twoway_opener_context(const twoway_opener *o);
 TWOWAY_API void twoway_opener_free(twoway_opener *o);
 

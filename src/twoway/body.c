@@ -93,6 +93,8 @@ int tw_aead_open(tw_aead *a, uint8_t *pt, const uint8_t *aad, size_t aad_len, co
     int rc = a->aead->open(a->state, pt, nonce, aad, aad_len, ct, ct_len);
     if (rc == TWOWAY_OK)
         a->counter++;
+    else
+        util_wipe(pt, ct_len - a->aead->tag_len); /* whatever a custom table left */
     return rc;
 }
 
@@ -210,21 +212,27 @@ int tw_body_seal(tw_body *b, uint8_t *out, size_t *written, const uint8_t *pt, s
     return TWOWAY_OK;
 }
 
-size_t tw_body_open_bound(const tw_body *b, size_t in_len)
+size_t tw_body_open_bound(const tw_body *b, size_t in_len, int final)
 {
-    /* Plaintext is never longer than the ciphertext it comes from, and that
-     * is what is buffered plus the new input. */
+    /* An unchunked body is opened only at the end. Otherwise plaintext is
+     * never longer than the ciphertext it comes from: what is buffered plus
+     * the new input. */
+    if (!final && !b->chunked)
+        return 0;
     return sat_add(in_len, b->have);
 }
 
-/* Makes room for n bytes in b->buf (n bounded by the caller). */
-static int body_reserve(tw_body *b, size_t n)
+/* Makes room for n bytes in b->buf, growing geometrically but never past
+ * limit, the most the buffer can ever need (n <= limit). */
+static int body_reserve(tw_body *b, size_t n, size_t limit)
 {
     if (n <= b->cap)
         return TWOWAY_OK;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < n)
         cap = cap > SIZE_MAX / 2 ? n : cap * 2;
+    if (cap > limit)
+        cap = limit;
     uint8_t *p = malloc(cap);
     if (p == NULL)
         return TWOWAY_ERR_NOMEM;
@@ -245,7 +253,7 @@ static int body_append(tw_body *b, const uint8_t *in, size_t in_len, size_t limi
     /* b->have never exceeds the limit, so this cannot wrap */
     if (in_len > limit - b->have)
         return TWOWAY_ERR_TOO_BIG;
-    int rc = body_reserve(b, b->have + in_len);
+    int rc = body_reserve(b, b->have + in_len, limit);
     if (rc != TWOWAY_OK)
         return rc;
     memcpy(b->buf + b->have, in, in_len);
@@ -253,10 +261,20 @@ static int body_append(tw_body *b, const uint8_t *in, size_t in_len, size_t limi
     return TWOWAY_OK;
 }
 
+/* Opens ct[len] with the next nonce into out, counting what authenticated. */
+static int open_counted(tw_body *b, uint8_t *out, const uint8_t *aad, size_t aad_len,
+                        const uint8_t *ct, size_t len)
+{
+    int rc = tw_aead_open(&b->aead, out, aad, aad_len, ct, len);
+    if (rc == TWOWAY_OK)
+        b->opened++;
+    return rc;
+}
+
 /* A complete non-final chunk ct[len] → out. */
 static int open_chunk(tw_body *b, uint8_t *out, const uint8_t *ct, size_t len)
 {
-    return tw_aead_open(&b->aead, out, NULL, 0, ct, len);
+    return open_counted(b, out, NULL, 0, ct, len);
 }
 
 /* Reads a chunk length; returns the bytes consumed, or a negative error. */
@@ -312,7 +330,7 @@ static int body_open_step(tw_body *b, uint8_t *out, size_t *written, const uint8
             } else {
                 size_t n = b->chunk_len - b->have;
                 used = n < in_len ? n : in_len;
-                rc = body_reserve(b, b->chunk_len);
+                rc = body_reserve(b, b->chunk_len, b->max_chunk_len + tag);
                 if (rc != TWOWAY_OK)
                     break;
                 memcpy(b->buf + b->have, in, used);
@@ -362,7 +380,7 @@ int tw_body_open(tw_body *b, uint8_t *out, size_t *written, const uint8_t *in, s
         else if (in_len < tag)
             rc = TWOWAY_ERR_TRUNCATED;
         else
-            rc = tw_aead_open(&b->aead, out, NULL, 0, in, in_len);
+            rc = open_counted(b, out, NULL, 0, in, in_len);
         if (rc == TWOWAY_OK)
             *written = in_len - tag;
         b->st = rc == TWOWAY_OK ? TW_BODY_DONE : TW_BODY_FAILED;
@@ -378,9 +396,9 @@ int tw_body_open(tw_body *b, uint8_t *out, size_t *written, const uint8_t *in, s
                 break;
             }
             if (b->st == TW_BODY_FINAL)
-                rc = tw_aead_open(&b->aead, out + w, final_aad, sizeof final_aad, b->buf, b->have);
+                rc = open_counted(b, out + w, final_aad, sizeof final_aad, b->buf, b->have);
             else
-                rc = tw_aead_open(&b->aead, out + w, NULL, 0, b->buf, b->have);
+                rc = open_counted(b, out + w, NULL, 0, b->buf, b->have);
             if (rc == TWOWAY_OK)
                 w += b->have - tag;
             b->have = 0;

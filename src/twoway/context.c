@@ -28,6 +28,7 @@ int tw_context_new(twoway_context **out, const twoway_hpke_suite *suite, twoway_
     }
     c->suite = *suite;
     c->hctx = hctx;
+    c->usable = 1;
     memcpy(c->enc, enc, enc_len);
     c->enc_len = enc_len;
     *out = c;
@@ -140,6 +141,8 @@ int twoway_context_save(const twoway_context *ctx, const uint8_t *media, size_t 
     if (ctx == NULL || out_len == NULL || (media == NULL && media_len > 0) ||
         media_len > TW_BLOB_MAX_MEDIA)
         return TWOWAY_ERR_ARG;
+    if (!ctx->usable)
+        return TWOWAY_ERR_STATE;
     size_t L = tw_response_nonce_len(&ctx->suite);
     size_t need = 4 + 6 + 2 + ctx->enc_len + 1 + L + 2 + media_len;
     if (out == NULL || *out_len < need) {
@@ -148,8 +151,10 @@ int twoway_context_save(const twoway_context *ctx, const uint8_t *media, size_t 
     }
     uint8_t secret[TWOWAY_MAX_RESPONSE_NONCE_LEN];
     int rc = tw_context_response_secret(ctx, media, media_len, secret, L);
-    if (rc != TWOWAY_OK)
+    if (rc != TWOWAY_OK) {
+        util_wipe(secret, sizeof secret);
         return rc;
+    }
     uint8_t *p = out;
     memcpy(p, blob_magic, 4);
     util_store16_be(p + 4, ctx->suite.kem->id);

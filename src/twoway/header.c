@@ -49,3 +49,19 @@ int tw_info_new(uint8_t **info, size_t *info_len, const uint8_t *media, size_t m
     *info_len = n;
     return TWOWAY_OK;
 }
+
+int tw_media_check(const uint8_t *media, size_t media_len, int chunked)
+{
+    /* OHTTP ties the framing to the media type: refuse the other framing
+     * under these names, so that a relay cannot re-frame a message and have
+     * it read under the same label. */
+    static const char *const plain[] = {TWOWAY_OHTTP_REQUEST, TWOWAY_OHTTP_RESPONSE};
+    static const char *const chunky[] = {TWOWAY_OHTTP_CHUNKED_REQUEST,
+                                         TWOWAY_OHTTP_CHUNKED_RESPONSE};
+    for (int i = 0; i < 2; i++) {
+        const char *p = chunked ? plain[i] : chunky[i];
+        if (media_len == strlen(p) && memcmp(media, p, media_len) == 0)
+            return TWOWAY_ERR_ARG;
+    }
+    return TWOWAY_OK;
+}

@@ -88,6 +88,7 @@ typedef struct tw_body {
     size_t chunk_len; /* ciphertext length of the chunk being read */
     uint8_t *buf;     /* a partial chunk, the final chunk, or an unchunked body */
     size_t have, cap;
+    uint64_t opened; /* chunks (or bodies) that authenticated */
 } tw_body;
 
 void tw_body_init(tw_body *b, const tw_opts *o);
@@ -99,7 +100,7 @@ int tw_body_seal(tw_body *b, uint8_t *out, size_t *written, const uint8_t *pt, s
                  int final);
 
 /* Opening: out has room for tw_body_open_bound(in_len) bytes. */
-size_t tw_body_open_bound(const tw_body *b, size_t in_len);
+size_t tw_body_open_bound(const tw_body *b, size_t in_len, int final);
 int tw_body_open(tw_body *b, uint8_t *out, size_t *written, const uint8_t *in, size_t in_len,
                  int final);
 
@@ -115,7 +116,17 @@ struct twoway_context {
     size_t media_len;
     size_t secret_len;
     uint8_t secret[TWOWAY_MAX_RESPONSE_NONCE_LEN];
+    /* 0 while the request behind it is not authenticated (a request opener
+     * that has read hdr || enc but no authentic body yet, or that failed):
+     * no response may be sealed to it. */
+    int usable;
 };
+
+/* Whether chunked framing goes with media (the OHTTP media types say). */
+int tw_media_check(const uint8_t *media, size_t media_len, int chunked);
+
+/* Whether [a, a+an) and [b, b+bn) overlap. */
+int tw_overlap(const void *a, size_t an, const void *b, size_t bn);
 
 /* A context around hctx (taken over, also on failure) and enc. */
 int tw_context_new(twoway_context **out, const twoway_hpke_suite *suite, twoway_hpke_ctx *hctx,

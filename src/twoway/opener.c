@@ -49,7 +49,8 @@ int twoway_request_opener_new(twoway_opener **out, const twoway_keyring *ring, c
         media_len > TWOWAY_HPKE_MAX_INPUT_LEN - 1 - TWOWAY_HEADER_LEN)
         return TWOWAY_ERR_ARG;
     int rc = opener_alloc(&o, TW_REQUEST, opt);
-    if (rc == TWOWAY_OK && (rc = copy_media(o, media, media_len)) != TWOWAY_OK)
+    if (rc == TWOWAY_OK && ((rc = tw_media_check(media, media_len, o->opts.chunked)) != TWOWAY_OK ||
+                            (rc = copy_media(o, media, media_len)) != TWOWAY_OK))
         twoway_opener_free(o);
     if (rc != TWOWAY_OK)
         return rc;
@@ -72,6 +73,8 @@ int twoway_response_opener_new(twoway_opener **out, const twoway_context *ctx, c
     if (L > TWOWAY_MAX_RESPONSE_NONCE_LEN)
         return TWOWAY_ERR_UNSUPPORTED;
     int rc = opener_alloc(&o, TW_RESPONSE, opt);
+    if (rc == TWOWAY_OK && (rc = tw_media_check(media, media_len, o->opts.chunked)) != TWOWAY_OK)
+        twoway_opener_free(o);
     if (rc != TWOWAY_OK)
         return rc;
     /* The secret is exported now, so that the request's objects may go. */
@@ -135,8 +138,10 @@ static int decapsulate_multi(twoway_opener *o, const uint8_t *ek, size_t ek_len)
     o->hdr.aead_id = util_load16_be(ek + 5);
     o->suite = suite;
     rc = tw_context_new(&o->ctx, &suite, hctx, enc, enc_len);
-    if (rc == TWOWAY_OK)
+    if (rc == TWOWAY_OK) {
+        o->ctx->usable = 0; /* until some of the body authenticates */
         o->prefix_need = o->multi_aead->nonce_len;
+    }
     return rc;
 }
 
@@ -196,6 +201,7 @@ static int finish_prefix(twoway_opener *o)
                             suite.kem->enc_len);
         if (rc != TWOWAY_OK)
             return rc;
+        o->ctx->usable = 0; /* until some of the body authenticates */
         o->suite = suite;
         tw_aead_use_hpke(&o->body.aead, o->ctx->hctx);
         return TWOWAY_OK;
@@ -251,7 +257,7 @@ static int read_prefix(twoway_opener *o, const uint8_t **in, size_t *in_len)
 
 size_t twoway_opener_max_output(const twoway_opener *o, size_t in_len)
 {
-    return o == NULL ? 0 : tw_body_open_bound(&o->body, in_len);
+    return o == NULL ? 0 : tw_body_open_bound(&o->body, in_len, 1);
 }
 
 static int opener_feed(twoway_opener *o, uint8_t *out, size_t *out_len, const uint8_t *in,
@@ -263,11 +269,13 @@ static int opener_feed(twoway_opener *o, uint8_t *out, size_t *out_len, const ui
         *out_len = 0;
         return TWOWAY_ERR_STATE;
     }
-    size_t need = tw_body_open_bound(&o->body, in_len), w = 0;
+    size_t need = tw_body_open_bound(&o->body, in_len, final), w = 0;
     if (need > 0 && (out == NULL || *out_len < need)) {
         *out_len = need;
         return TWOWAY_ERR_BUFFER;
     }
+    if (tw_overlap(out, need, in, in_len))
+        return TWOWAY_ERR_ARG;
     int rc = read_prefix(o, &in, &in_len);
     if (rc == TWOWAY_OK && final && !o->prefix_done) {
         /* the message ended inside its prefix */
@@ -278,9 +286,14 @@ static int opener_feed(twoway_opener *o, uint8_t *out, size_t *out_len, const ui
         rc = tw_body_open(&o->body, out, &w, in, in_len, final);
     if (rc != TWOWAY_OK) {
         o->failed = 1;
+        if (o->ctx != NULL)
+            o->ctx->usable = 0; /* no response to a broken request */
         *out_len = 0;
         return rc;
     }
+    /* responses may be bound to the request once some of it authenticated */
+    if (o->ctx != NULL && o->body.opened > 0)
+        o->ctx->usable = 1;
     o->finished = final;
     *out_len = w;
     return TWOWAY_OK;
@@ -310,7 +323,7 @@ int twoway_opener_header(const twoway_opener *o, twoway_header *hdr)
 
 const twoway_context *twoway_opener_context(const twoway_opener *o)
 {
-    return o != NULL ? o->ctx : NULL;
+    return o != NULL && o->ctx != NULL && o->ctx->usable ? o->ctx : NULL;
 }
 
 void twoway_opener_free(twoway_opener *o)

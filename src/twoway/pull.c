@@ -38,14 +38,17 @@ void tw_pull_clear(tw_pull *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Grows *buf (wiping the old one) to at least n bytes. */
-static int grow(uint8_t **buf, size_t *cap, size_t n, size_t keep)
+/* Grows *buf (wiping the old one) to at least n bytes, geometrically but
+ * never past limit (n <= limit), keeping its first keep bytes. */
+static int grow(uint8_t **buf, size_t *cap, size_t n, size_t limit, size_t keep)
 {
     if (n <= *cap)
         return TWOWAY_OK;
     size_t c = *cap ? *cap : 4096;
     while (c < n)
         c = c > SIZE_MAX / 2 ? n : c * 2;
+    if (c > limit)
+        c = limit;
     uint8_t *p = malloc(c);
     if (p == NULL)
         return TWOWAY_ERR_NOMEM;
@@ -101,7 +104,7 @@ static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
     int rc, final;
     if (s->body.chunked) {
         /* one chunk of plaintext (twoway: one source read, one chunk) */
-        rc = grow(&s->pull.in, &s->pull.in_cap, s->body.max_chunk_len, 0);
+        rc = grow(&s->pull.in, &s->pull.in_cap, s->body.max_chunk_len, s->body.max_chunk_len, 0);
         if (rc == TWOWAY_OK)
             rc = read_full(read, src, s->pull.in, s->body.max_chunk_len, &got);
         final = got < s->body.max_chunk_len;
@@ -112,15 +115,16 @@ static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
         for (;;) {
             size_t want = TW_PULL_INPUT_LEN, r;
             if (got >= limit) {
-                uint8_t probe;
+                uint8_t probe = 0;
                 rc = read_full(read, src, &probe, 1, &r);
+                util_wipe(&probe, 1);
                 if (rc == TWOWAY_OK && r > 0)
                     rc = TWOWAY_ERR_TOO_BIG;
                 break;
             }
             if (want > limit - got)
                 want = limit - got;
-            rc = grow(&s->pull.in, &s->pull.in_cap, got + want, got);
+            rc = grow(&s->pull.in, &s->pull.in_cap, got + want, limit, got);
             if (rc == TWOWAY_OK)
                 rc = read_full(read, src, s->pull.in + got, want, &r);
             if (rc != TWOWAY_OK)
@@ -133,7 +137,7 @@ static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
     }
     if (rc == TWOWAY_OK) {
         n = twoway_sealer_max_output(s, got);
-        rc = n == SIZE_MAX ? TWOWAY_ERR_TOO_BIG : grow(&s->pull.out, &s->pull.out_cap, n, 0);
+        rc = n == SIZE_MAX ? TWOWAY_ERR_TOO_BIG : grow(&s->pull.out, &s->pull.out_cap, n, n, 0);
     }
     if (rc == TWOWAY_OK) {
         n = s->pull.out_cap;
@@ -141,7 +145,7 @@ static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
                    : twoway_sealer_update(s, s->pull.out, &n, s->pull.in, got);
     }
     if (s->pull.in != NULL)
-        util_wipe(s->pull.in, got);
+        util_wipe(s->pull.in, rc == TWOWAY_OK ? got : s->pull.in_cap); /* all of it on failure */
     if (rc != TWOWAY_OK) {
         s->failed = 1;
         return rc;
@@ -187,13 +191,13 @@ int twoway_opener_read(twoway_opener *o, twoway_read_fn read, void *src, uint8_t
             return TWOWAY_OK;
         if (o->failed)
             return TWOWAY_ERR_STATE;
-        int rc = grow(&o->pull.in, &o->pull.in_cap, TW_PULL_INPUT_LEN, 0);
+        int rc = grow(&o->pull.in, &o->pull.in_cap, TW_PULL_INPUT_LEN, TW_PULL_INPUT_LEN, 0);
         size_t got = 0, n;
         if (rc == TWOWAY_OK)
             rc = read_full(read, src, o->pull.in, TW_PULL_INPUT_LEN, &got);
         if (rc == TWOWAY_OK) {
             n = twoway_opener_max_output(o, got);
-            rc = grow(&o->pull.out, &o->pull.out_cap, n > 0 ? n : 1, 0);
+            rc = grow(&o->pull.out, &o->pull.out_cap, n > 0 ? n : 1, n > 0 ? n : 1, 0);
         }
         if (rc == TWOWAY_OK) {
             n = o->pull.out_cap;

@@ -2,6 +2,7 @@
  * Message options and randomness.
  */
 #include <limits.h>
+#include <stdint.h>
 
 #include <openssl/rand.h>
 
@@ -37,4 +38,12 @@ int tw_random(const tw_opts *o, uint8_t *out, size_t len)
     if (len > INT_MAX)
         return TWOWAY_ERR_ARG;
     return RAND_bytes(out, (int)len) == 1 ? TWOWAY_OK : TWOWAY_ERR_CRYPTO;
+}
+
+int tw_overlap(const void *a, size_t an, const void *b, size_t bn)
+{
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    if (an == 0 || bn == 0)
+        return 0;
+    return x < y ? y - x < an : x - y < bn;
 }

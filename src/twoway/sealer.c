@@ -109,6 +109,10 @@ int tw_request_sealer_new(twoway_sealer **out, const twoway_hpke_suite *suite, u
         return rc;
     if ((rc = sealer_alloc(&s, TW_REQUEST, opt)) != TWOWAY_OK)
         return rc;
+    if ((rc = tw_media_check(media, media_len, s->opts.chunked)) != TWOWAY_OK) {
+        twoway_sealer_free(s);
+        return rc;
+    }
     rc = encapsulate(suite, key_id, recipient, media, media_len, &s->opts, ephemeral, s->prefix,
                      &s->prefix_len, &s->ctx);
     if (rc != TWOWAY_OK) {
@@ -138,10 +142,14 @@ int twoway_response_sealer_new(twoway_sealer **out, const twoway_context *ctx, c
     *out = NULL;
     if (ctx == NULL || (media == NULL && media_len > 0))
         return TWOWAY_ERR_ARG;
+    if (!ctx->usable)
+        return TWOWAY_ERR_STATE; /* the request is not authenticated */
     size_t L = tw_response_nonce_len(&ctx->suite);
     if (L > TWOWAY_MAX_RESPONSE_NONCE_LEN)
         return TWOWAY_ERR_UNSUPPORTED;
     int rc = sealer_alloc(&s, TW_RESPONSE, opt);
+    if (rc == TWOWAY_OK && (rc = tw_media_check(media, media_len, s->opts.chunked)) != TWOWAY_OK)
+        twoway_sealer_free(s);
     if (rc != TWOWAY_OK)
         return rc;
     s->suite = ctx->suite;
@@ -276,6 +284,9 @@ static int sealer_write(twoway_sealer *s, uint8_t *out, size_t *out_len, const u
         *out_len = need;
         return TWOWAY_ERR_BUFFER;
     }
+    /* the output is laid out ahead of the plaintext: they must not overlap */
+    if (tw_overlap(out, need, pt, pt_len))
+        return TWOWAY_ERR_ARG;
     memcpy(out, s->prefix + s->prefix_sent, pending);
     int rc = tw_body_seal(&s->body, out + pending, &w, pt, pt_len, final);
     if (rc != TWOWAY_OK) {

@@ -74,11 +74,14 @@ ok "installed into ${libdir#"$tmp/"}"
 
 # ---------------------------------------------------------- shared objects
 # The functions a public header declares with TWOWAY_API / SECUREIO_API:
-# preprocess the installed headers, keep what comes from include/<lib>/, and
+# preprocess every installed header, keep what comes from include/<lib>/, and
 # take the name of each declaration carrying visibility("default").
 public_api()
 {
-    printf '#include <twoway/twoway.h>\n#include <secureio/secureio.h>\n' >"$tmp/api.c"
+    : >"$tmp/api.c"
+    for h in "$prefix"/include/twoway/*.h "$prefix"/include/secureio/*.h; do
+        printf '#include <%s>\n' "${h#"$prefix/include/"}" >>"$tmp/api.c"
+    done
     "$cc" -E -I "$prefix/include" "$tmp/api.c" |
         awk -v dir="/include/$1/" '/^# [0-9]+ "/ { f = $3; next } index(f, dir) { print }' |
         tr '\n' ' ' | tr ';' '\n' | grep 'visibility *( *"default" *)' |
