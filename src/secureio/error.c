@@ -10,6 +10,18 @@ const char *secureio_strerror(int err)
     case SECUREIO_ERR_NOMEM: return "out of memory";
     case SECUREIO_ERR_CRYPTO: return "a cryptographic primitive failed";
     case SECUREIO_ERR_BUFFER: return "output buffer too small";
+    case SECUREIO_ERR_FORMAT: return "malformed input";
+    case SECUREIO_ERR_ENCRYPTED_KEY:
+        return "the private key is encrypted with a passphrase (not supported: remove it with "
+               "ssh-keygen -p)";
+    case SECUREIO_ERR_IO: return "reading or writing a file failed";
+    case SECUREIO_ERR_AUTH: return "authentication failed: forged, altered or replayed data";
+    case SECUREIO_ERR_PEER: return "the peer's identity is not authorized";
+    case SECUREIO_ERR_STATE: return "operation not allowed in this state";
+    case SECUREIO_ERR_LIMIT: return "a counter or size limit was reached";
+    case SECUREIO_ERR_TIMEOUT: return "the handshake timed out";
+    case SECUREIO_ERR_UNSUPPORTED: return "unsupported key type, version or option";
+    case SECUREIO_ERR_CLOSED: return "the session is closed";
     default: return "unknown error";
     }
 }
