@@ -68,8 +68,8 @@ SECUREIO_API SECUREIO_MUST_CHECK int secureio_identity_load(secureio_identity **
  * SECUREIO_ERR_ARG if it holds a line break or is over
  * SECUREIO_MAX_COMMENT_LEN. SECUREIO_ERR_IO (errno set) on a file error.
  */
-SECUREIO_API SECUREIO_MUST_CHECK int
-secureio_identity_save(const secureio_identity *id, const char *path, const char *comment);
+SECUREIO_API SECUREIO_MUST_CHECK int secureio_identity_save(const secureio_identity *id,
+                                                            const char *path, const char *comment);
 /* Loads path, or generates an identity (with comment, which may be NULL)
  * and saves it there when the file does not exist (*created, if not NULL,
  * says which). Any other failure to load is returned: an existing file is
@@ -109,9 +109,9 @@ secureio_signature_verify(const uint8_t pk[SECUREIO_PUBLIC_KEY_LEN],
  * second line, a NUL, bad base64, another type inside the blob). comment
  * (may be NULL) gets at most comment_len - 1 bytes and a NUL ("" on error).
  */
-SECUREIO_API SECUREIO_MUST_CHECK int
-secureio_public_key_parse(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *line, size_t len,
-                          char *comment, size_t comment_len);
+SECUREIO_API SECUREIO_MUST_CHECK int secureio_public_key_parse(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN],
+                                                               const char *line, size_t len,
+                                                               char *comment, size_t comment_len);
 /* "ssh-ed25519 AAAA… comment\n" (no comment part when comment is NULL or
  * empty; no NUL added). *out_len as for secureio_identity_encode().
  * SECUREIO_ERR_ARG for a comment with a line break or over
@@ -121,8 +121,8 @@ secureio_public_key_format(const uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char
                            char *out, size_t *out_len);
 /* Reads the first key line of a .pub file: the first line that is neither
  * blank nor a '#' comment (SECUREIO_ERR_FORMAT if there is none). */
-SECUREIO_API SECUREIO_MUST_CHECK int
-secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *path);
+SECUREIO_API SECUREIO_MUST_CHECK int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN],
+                                                              const char *path);
 /* SHA256:… fingerprint as ssh-keygen -lf prints it (43 base64 chars). */
 #define SECUREIO_FINGERPRINT_LEN 51u /* "SHA256:" + 43 + NUL, rounded */
 SECUREIO_API void secureio_public_key_fingerprint(const uint8_t pk[SECUREIO_PUBLIC_KEY_LEN],
@@ -135,8 +135,8 @@ typedef struct secureio_keylist secureio_keylist;
 
 SECUREIO_API SECUREIO_MUST_CHECK int secureio_keylist_new(secureio_keylist **out);
 /* Adding a key already present is not an error. */
-SECUREIO_API SECUREIO_MUST_CHECK int secureio_keylist_add(secureio_keylist *list,
-                                                          const uint8_t pk[SECUREIO_PUBLIC_KEY_LEN]);
+SECUREIO_API SECUREIO_MUST_CHECK int
+secureio_keylist_add(secureio_keylist *list, const uint8_t pk[SECUREIO_PUBLIC_KEY_LEN]);
 /*
  * authorized_keys text: one key per line; blank lines and '#' comments
  * skipped; lines of other key types (ssh-rsa, …) skipped; an options prefix
@@ -145,12 +145,11 @@ SECUREIO_API SECUREIO_MUST_CHECK int secureio_keylist_add(secureio_keylist *list
  * if not NULL, gets its 1-based number, else 0) and leaves the list as it
  * was. Lines that are not keys are skipped, as sshd does.
  */
-SECUREIO_API SECUREIO_MUST_CHECK int secureio_keylist_parse(secureio_keylist *list,
-                                                            const char *text, size_t len,
-                                                            size_t *bad_line);
+SECUREIO_API SECUREIO_MUST_CHECK int
+secureio_keylist_parse(secureio_keylist *list, const char *text, size_t len, size_t *bad_line);
 /* At most 16 * SECUREIO_MAX_KEY_FILE_LEN bytes (else SECUREIO_ERR_LIMIT). */
-SECUREIO_API SECUREIO_MUST_CHECK int secureio_keylist_load(secureio_keylist *list,
-                                                           const char *path, size_t *bad_line);
+SECUREIO_API SECUREIO_MUST_CHECK int secureio_keylist_load(secureio_keylist *list, const char *path,
+                                                           size_t *bad_line);
 /* 1 if pk is in the list, else 0. Compares pk with every entry in
  * constant time: the time depends only on the list's size. */
 SECUREIO_API int secureio_keylist_contains(const secureio_keylist *list,

@@ -25,20 +25,20 @@ extern "C" {
 /* Every function that can fail returns SECUREIO_OK (0) or a negative code. */
 enum secureio_error {
     SECUREIO_OK = 0,
-    SECUREIO_ERR_ARG = -1,    /* invalid argument */
-    SECUREIO_ERR_NOMEM = -2,  /* out of memory */
-    SECUREIO_ERR_CRYPTO = -3, /* a cryptographic primitive failed */
-    SECUREIO_ERR_BUFFER = -4, /* an output buffer is too small */
-    SECUREIO_ERR_FORMAT = -5, /* malformed input: a key file, a packet, a record */
+    SECUREIO_ERR_ARG = -1,           /* invalid argument */
+    SECUREIO_ERR_NOMEM = -2,         /* out of memory */
+    SECUREIO_ERR_CRYPTO = -3,        /* a cryptographic primitive failed */
+    SECUREIO_ERR_BUFFER = -4,        /* an output buffer is too small */
+    SECUREIO_ERR_FORMAT = -5,        /* malformed input: a key file, a packet, a record */
     SECUREIO_ERR_ENCRYPTED_KEY = -6, /* the private key file is protected by a passphrase */
-    SECUREIO_ERR_IO = -7,      /* reading or writing a file failed (errno tells why) */
-    SECUREIO_ERR_AUTH = -8,    /* authentication failed: forged, altered or replayed */
-    SECUREIO_ERR_PEER = -9,    /* the peer's identity is not authorized */
-    SECUREIO_ERR_STATE = -10,  /* not allowed in this state (e.g. send before established) */
-    SECUREIO_ERR_LIMIT = -11,  /* a counter or size limit was reached */
-    SECUREIO_ERR_TIMEOUT = -12, /* the handshake did not complete in time */
-    SECUREIO_ERR_UNSUPPORTED = -13, /* a key type, version or option this library does not know */
-    SECUREIO_ERR_CLOSED = -14  /* the session is closed */
+    SECUREIO_ERR_IO = -7,            /* reading or writing a file failed (errno tells why) */
+    SECUREIO_ERR_AUTH = -8,          /* authentication failed: forged, altered or replayed */
+    SECUREIO_ERR_PEER = -9,          /* the peer's identity is not authorized */
+    SECUREIO_ERR_STATE = -10,        /* not allowed in this state (e.g. send before established) */
+    SECUREIO_ERR_LIMIT = -11,        /* a counter or size limit was reached */
+    SECUREIO_ERR_TIMEOUT = -12,      /* the handshake did not complete in time */
+    SECUREIO_ERR_UNSUPPORTED = -13,  /* a key type, version or option this library does not know */
+    SECUREIO_ERR_CLOSED = -14        /* the session is closed */
 };
 
 /* A static English sentence for an error code (never NULL). */

@@ -1,0 +1,128 @@
+/*
+ * The key schedule (handshake.h). Context strings are distinct per use, so
+ * no key can stand for another.
+ */
+#include "handshake.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "kdf.h"
+
+static void le32(uint8_t out[4], uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = (uint8_t)(v >> (8 * i));
+}
+
+void sio_psk_key(uint8_t kpsk[SIO_SECRET_LEN], const uint8_t *psk, size_t psk_len)
+{
+    sio_bytes in = {psk, psk_len};
+    sio_kdf_derive("secureio v1 psk", &in, 1, kpsk, SIO_SECRET_LEN);
+}
+
+void sio_transcript(uint8_t th[SIO_SECRET_LEN], uint16_t opts_i, const uint8_t e_i[32],
+                    const uint8_t n_i[32], uint16_t opts_r, const uint8_t e_r[32],
+                    const uint8_t n_r[32])
+{
+    uint8_t ver = SIO_VERSION, oi[2], or_[2];
+    util_store16_be(oi, opts_i);
+    util_store16_be(or_, opts_r);
+    sio_bytes in[] = {{&ver, 1}, {oi, 2}, {e_i, 32}, {n_i, 32}, {or_, 2}, {e_r, 32}, {n_r, 32}};
+    sio_kdf_derive("secureio v1 transcript", in, UTIL_ARRAY_LEN(in), th, SIO_SECRET_LEN);
+}
+
+void sio_handshake_secret(uint8_t hs[SIO_SECRET_LEN], const uint8_t kpsk[SIO_SECRET_LEN],
+                          const uint8_t dh[32], const uint8_t th[SIO_SECRET_LEN])
+{
+    static const uint8_t label[] = {'h', 's'};
+    sio_bytes in[] = {{label, sizeof label}, {dh, 32}, {th, SIO_SECRET_LEN}};
+    sio_kdf_keyed(kpsk, in, UTIL_ARRAY_LEN(in), hs, SIO_SECRET_LEN);
+}
+
+void sio_auth_keymat(uint8_t out[SIO_KEYMAT_LEN], const uint8_t hs[SIO_SECRET_LEN], int initiator)
+{
+    sio_bytes in = {hs, SIO_SECRET_LEN};
+    sio_kdf_derive(initiator ? "secureio v1 auth initiator" : "secureio v1 auth responder", &in, 1,
+                   out, SIO_KEYMAT_LEN);
+}
+
+size_t sio_signed_message(uint8_t *out, int initiator, const uint8_t th[SIO_SECRET_LEN],
+                          const uint8_t id_r[32], const uint8_t id_i[32])
+{
+    static const char ri[] = "secureio v1 initiator signature";
+    static const char rr[] = "secureio v1 responder signature";
+    const char *label = initiator ? ri : rr;
+    size_t n = strlen(label) + 1; /* with its NUL: the label is delimited */
+    memcpy(out, label, n);
+    memcpy(out + n, th, SIO_SECRET_LEN);
+    n += SIO_SECRET_LEN;
+    memcpy(out + n, id_r, 32);
+    n += 32;
+    if (initiator) {
+        memcpy(out + n, id_i, 32);
+        n += 32;
+    }
+    return n;
+}
+
+void sio_session_master(uint8_t m[SIO_SECRET_LEN], const uint8_t hs[SIO_SECRET_LEN],
+                        const uint8_t th[SIO_SECRET_LEN], const uint8_t id_i[32],
+                        const uint8_t id_r[32])
+{
+    static const uint8_t label[] = {'m', 'a', 's', 't', 'e', 'r'};
+    uint8_t th2[SIO_SECRET_LEN];
+    sio_bytes t[] = {{th, SIO_SECRET_LEN}, {id_i, 32}, {id_r, 32}};
+    sio_kdf_derive("secureio v1 session", t, UTIL_ARRAY_LEN(t), th2, sizeof th2);
+    sio_bytes in[] = {{label, sizeof label}, {th2, sizeof th2}};
+    sio_kdf_keyed(hs, in, UTIL_ARRAY_LEN(in), m, SIO_SECRET_LEN);
+}
+
+void sio_traffic_keymat(uint8_t out[SIO_KEYMAT_LEN], const uint8_t m[SIO_SECRET_LEN],
+                        uint32_t epoch, int from_initiator)
+{
+    uint8_t ep[4], dir = from_initiator ? 0x00 : 0x01;
+    le32(ep, epoch);
+    sio_bytes in[] = {{m, SIO_SECRET_LEN}, {&dir, 1}, {ep, 4}};
+    sio_kdf_derive("secureio v1 traffic", in, UTIL_ARRAY_LEN(in), out, SIO_KEYMAT_LEN);
+}
+
+void sio_rekey_master(uint8_t next[SIO_SECRET_LEN], const uint8_t m[SIO_SECRET_LEN],
+                      const uint8_t dh[32], uint32_t next_epoch, const uint8_t e_i[32],
+                      const uint8_t n_i[32], const uint8_t e_r[32], const uint8_t n_r[32])
+{
+    static const uint8_t label[] = {'r', 'e', 'k', 'e', 'y'};
+    uint8_t ep[4];
+    le32(ep, next_epoch);
+    sio_bytes in[] = {
+        {label, sizeof label}, {dh, 32}, {ep, 4}, {e_i, 32}, {n_i, 32}, {e_r, 32}, {n_r, 32}};
+    sio_kdf_keyed(m, in, UTIL_ARRAY_LEN(in), next, SIO_SECRET_LEN);
+}
+
+void sio_responder_ephemeral(uint8_t e_priv[32], uint8_t n[32], const uint8_t secret[32],
+                             uint16_t opts_i, const uint8_t e_i[32], const uint8_t n_i[32])
+{
+    uint8_t oi[2], out[64];
+    util_store16_be(oi, opts_i);
+    sio_bytes in[] = {{secret, 32}, {oi, 2}, {e_i, 32}, {n_i, 32}};
+    sio_kdf_derive("secureio v1 responder", in, UTIL_ARRAY_LEN(in), out, sizeof out);
+    memcpy(e_priv, out, 32);
+    memcpy(n, out + 32, 32);
+    util_wipe(out, sizeof out);
+}
+
+int sio_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32])
+{
+    /* libsodium refuses (-1) when the result is all zero: a low-order point */
+    if (crypto_scalarmult(out, priv, pub) != 0) {
+        util_wipe(out, 32);
+        return -1;
+    }
+    return 0;
+}
+
+void sio_x25519_public(uint8_t pub[32], const uint8_t priv[32])
+{
+    crypto_scalarmult_base(pub, priv);
+}
