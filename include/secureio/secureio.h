@@ -2,7 +2,8 @@
  * secureio — authenticated encrypted sessions over any transport.
  *
  * This header holds what the whole library shares: visibility, error codes
- * and version. The session engine lands in later headers of this folder.
+ * and version. Identities are in <secureio/identity.h>, the session engine
+ * in <secureio/engine.h> (which includes both).
  */
 #ifndef SECUREIO_SECUREIO_H
 #define SECUREIO_SECUREIO_H
