@@ -643,6 +643,22 @@ static void test_deterministic(void)
     }
 }
 
+/* A clock that starts just below UINT64_MAX: the timers saturate. */
+static void test_clock_edge(void)
+{
+    peer a, b;
+    make_pair(&a, &b, NULL);
+    a.now = b.now = UINT64_MAX - 5000;
+    CHECK(connect_pair(&a, &b));
+    send_msg(&a, &b, 0, "late in time", NULL);
+    CHECK(got(&b, "late in time"));
+    CHECK(secureio_engine_deadline(a.e) >= a.now);
+    CHECK_EQ_INT(secureio_engine_tick(a.e, UINT64_MAX - 1), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_engine_tick(b.e, UINT64_MAX - 1), SECUREIO_OK);
+    CHECK(secureio_engine_state(a.e) == SECUREIO_STATE_ESTABLISHED);
+    free_pair(&a, &b);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -660,5 +676,6 @@ int main(void)
     test_rate_limit();
     test_stream();
     test_deterministic();
+    test_clock_edge();
     return test_summary("engine");
 }

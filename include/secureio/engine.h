@@ -22,7 +22,8 @@
  *       secureio_engine_tick(e, now);                       (timers)
  *   }
  *
- * Messages are sent with secureio_engine_send(), which seals one record
+ * Times are milliseconds of a monotonic clock (any origin; they must never
+ * go back). Messages are sent with secureio_engine_send(), which seals one record
  * straight into the caller's buffer. An engine is used by one thread at a
  * time.
  */

@@ -102,6 +102,12 @@ struct secureio_engine {
 
 /* ------------------------------------------------------------- helpers */
 
+/* now + d, saturating: the caller's clock may start anywhere. */
+static uint64_t after(uint64_t now, uint64_t d)
+{
+    return now > UINT64_MAX - d ? UINT64_MAX : now + d;
+}
+
 static int rng(secureio_engine *e, uint8_t *out, size_t len)
 {
     if (e->cfg.rng != NULL)
@@ -187,7 +193,8 @@ static int take_token(secureio_engine *e, uint64_t now)
 {
     uint64_t rate = e->cfg.handshake_rate, cap = rate * 1000u;
     if (now > e->tokens_at) {
-        uint64_t add = (now - e->tokens_at) * rate;
+        uint64_t gap = now - e->tokens_at;
+        uint64_t add = gap >= 1000u ? cap : gap * rate; /* a second refills it all */
         e->tokens = cap - e->tokens < add ? cap : e->tokens + add;
         e->tokens_at = now;
     }
@@ -212,7 +219,7 @@ static void arm_rtx(secureio_engine *e, uint64_t now, int first)
         e->rtx_interval = e->cfg.retransmit_ms;
     else if (e->rtx_interval < e->cfg.retransmit_ms * SIO_RTX_MAX_FACTOR)
         e->rtx_interval *= 2;
-    e->rtx_at = now + e->rtx_interval;
+    e->rtx_at = after(now, e->rtx_interval);
 }
 
 /* ------------------------------------------------------------- session */
@@ -247,7 +254,7 @@ static int install_session(secureio_engine *e, int initiator, const uint8_t hs[S
     memcpy(e->th, th, SIO_SECRET_LEN);
     e->established = 1;
     e->state = SECUREIO_STATE_ESTABLISHED;
-    e->rekey_at = now + e->cfg.rekey_interval_ms;
+    e->rekey_at = after(now, e->cfg.rekey_interval_ms);
     e->stats.handshakes++;
     /* our hello is answered or moot; the caller sets up AUTH_I for an initiator */
     e->initiating = 0;
@@ -497,7 +504,7 @@ static int start_rekey(secureio_engine *e, uint64_t now)
     e->rk = REKEY_INITIATED;
     e->rk_epoch = e->epoch + 1;
     e->send_rekey_init = 1;
-    e->rekey_deadline = now + e->cfg.handshake_timeout_ms;
+    e->rekey_deadline = after(now, e->cfg.handshake_timeout_ms);
     arm_rtx(e, now, 1);
     return SECUREIO_OK;
 }
@@ -545,7 +552,8 @@ static void on_rekey_init(secureio_engine *e, const sio_frame *f, uint64_t now)
         return;
     e->rk = REKEY_RESPONDED;
     e->send_rekey_resp = 1;
-    e->rekey_deadline = now + e->cfg.handshake_timeout_ms;
+    e->rekey_deadline = after(now, e->cfg.handshake_timeout_ms);
+    arm_rtx(e, now, 1);
 }
 
 static void rekeyed(secureio_engine *e, uint64_t now)
@@ -555,8 +563,8 @@ static void rekeyed(secureio_engine *e, uint64_t now)
     util_wipe(e->rk_master, sizeof e->rk_master);
     e->epoch = e->rk_epoch;
     e->rk = REKEY_NONE;
-    e->rekey_at = now + e->cfg.rekey_interval_ms;
-    e->rx_prev.expires = now + e->cfg.key_grace_ms;
+    e->rekey_at = after(now, e->cfg.rekey_interval_ms);
+    e->rx_prev.expires = after(now, e->cfg.key_grace_ms);
     e->stats.rekeys++;
     memset(&ev, 0, sizeof ev);
     ev.type = SECUREIO_EVENT_REKEYED;
@@ -569,8 +577,15 @@ static void on_rekey_resp(secureio_engine *e, const sio_frame *f, uint64_t now)
     uint8_t dh[32], km[SIO_KEYMAT_LEN];
     send_key tx;
     recv_key rx;
+    if (e->rk == REKEY_NONE && f->epoch == e->epoch && e->epoch > 0 &&
+        memcmp(f->echo, e->rk_n, 32) == 0) {
+        /* a copy of the answer we switched on: the responder has not seen
+         * a record of the new epoch yet, so confirm it again */
+        e->send_confirm = 1;
+        return;
+    }
     if (e->rk != REKEY_INITIATED || f->epoch != e->rk_epoch || memcmp(f->echo, e->rk_n, 32) != 0)
-        return; /* a copy of an answer already used, or stale */
+        return; /* stale */
     int bad = sio_x25519(dh, e->rk_priv, f->e);
     if (bad) {
         drop(e, SECUREIO_DROP_AUTH);
@@ -599,6 +614,9 @@ static void on_rekey_resp(secureio_engine *e, const sio_frame *f, uint64_t now)
     recv_key_move(&e->rx_prev, &e->rx_cur);
     e->rx_cur = rx;
     e->send_rekey_init = 0;
+    /* the responder switches its sending on our first record of the new
+     * epoch: send one now, even with nothing else to say */
+    e->send_confirm = 1;
     rekeyed(e, now);
 }
 
@@ -766,9 +784,9 @@ int secureio_engine_start(secureio_engine *e, uint64_t now)
     if (e->state != SECUREIO_STATE_NEW)
         return SECUREIO_ERR_STATE;
     e->state = SECUREIO_STATE_HANDSHAKE;
-    e->hs_deadline = now + e->cfg.handshake_timeout_ms;
+    e->hs_deadline = after(now, e->cfg.handshake_timeout_ms);
     e->tokens_at = now;
-    e->rotate_at = now + e->cfg.rekey_interval_ms;
+    e->rotate_at = after(now, e->cfg.rekey_interval_ms);
     return start_initiator(e, now);
 }
 
@@ -985,11 +1003,11 @@ int secureio_engine_tick(secureio_engine *e, uint64_t now)
         /* A rekey that takes long on a lossy link is retried as long as the
          * peer is heard from (the current keys stay valid); silence for the
          * whole timeout means the peer is gone. */
-        if (now - e->last_rx >= e->cfg.handshake_timeout_ms) {
+        if (now >= e->last_rx && now - e->last_rx >= e->cfg.handshake_timeout_ms) {
             close_with(e, SECUREIO_ERR_TIMEOUT);
             return SECUREIO_OK;
         }
-        e->rekey_deadline = e->last_rx + e->cfg.handshake_timeout_ms;
+        e->rekey_deadline = after(e->last_rx, e->cfg.handshake_timeout_ms);
     }
     if (now >= e->rotate_at) {
         /* the responder's secret: answers to older hellos stay valid one period */
@@ -997,7 +1015,7 @@ int secureio_engine_tick(secureio_engine *e, uint64_t now)
         e->have_prev_secret = 1;
         if (rng(e, e->resp_secret, 32) != SECUREIO_OK)
             return SECUREIO_ERR_CRYPTO;
-        e->rotate_at = now + e->cfg.rekey_interval_ms;
+        e->rotate_at = after(now, e->cfg.rekey_interval_ms);
     }
     if (e->rx_prev.set && now >= e->rx_prev.expires)
         recv_key_clear(&e->rx_prev);
@@ -1008,6 +1026,8 @@ int secureio_engine_tick(secureio_engine *e, uint64_t now)
             e->send_auth_i = 1;
         else if (e->rk == REKEY_INITIATED)
             e->send_rekey_init = 1;
+        else if (e->rk == REKEY_RESPONDED)
+            e->send_rekey_resp = 1; /* until the initiator's first new record */
         arm_rtx(e, now, 0);
     }
     if (e->established && !e->auth_i_unconfirmed && e->rk == REKEY_NONE && now >= e->rekey_at) {
@@ -1030,7 +1050,7 @@ uint64_t secureio_engine_deadline(const secureio_engine *e)
     } while (0)
     if (!e->established)
         SIO_MIN(e->hs_deadline);
-    if (e->initiating || e->auth_i_unconfirmed || e->rk == REKEY_INITIATED)
+    if (e->initiating || e->auth_i_unconfirmed || e->rk != REKEY_NONE)
         SIO_MIN(e->rtx_at);
     if (e->rk != REKEY_NONE)
         SIO_MIN(e->rekey_deadline);
