@@ -643,6 +643,40 @@ static void test_deterministic(void)
     }
 }
 
+/* An initiator whose AUTH_I never gets through is not left half-open: the
+ * handshake timeout covers the confirmation too. */
+static void test_unconfirmed_timeout(void)
+{
+    peer a, b;
+    peer *ps[2] = {&a, &b};
+    make_pair(&a, &b, NULL);
+    CHECK_EQ_INT(secureio_engine_start(a.e, a.now), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_engine_start(b.e, b.now), SECUREIO_OK);
+    /* everything goes through except AUTH_I */
+    for (int round = 0; round < 10; round++)
+        for (int i = 0; i < 2; i++) {
+            uint8_t pkt[MAXP];
+            size_t n = sizeof pkt;
+            while (secureio_engine_poll(ps[i]->e, pkt, &n, 1000) == SECUREIO_OK && n > 0) {
+                if (pkt[0] != SIO_PKT_AUTH_I)
+                    feed(ps[1 - i], pkt, n);
+                n = sizeof pkt;
+            }
+        }
+    peer *init = secureio_engine_state(a.e) == SECUREIO_STATE_ESTABLISHED ? &a : &b;
+    CHECK(secureio_engine_state(init->e) == SECUREIO_STATE_ESTABLISHED);
+    for (uint64_t t = 1000; t < 1000 + 61000; t += 500) {
+        uint8_t pkt[MAXP];
+        size_t n = sizeof pkt;
+        CHECK_EQ_INT(secureio_engine_tick(init->e, t), SECUREIO_OK);
+        while (secureio_engine_poll(init->e, pkt, &n, t) == SECUREIO_OK && n > 0)
+            n = sizeof pkt;
+    }
+    CHECK(secureio_engine_state(init->e) == SECUREIO_STATE_CLOSED);
+    CHECK_EQ_INT(init->closed_err, SECUREIO_ERR_TIMEOUT);
+    free_pair(&a, &b);
+}
+
 /* A clock that starts just below UINT64_MAX: the timers saturate. */
 static void test_clock_edge(void)
 {
@@ -677,5 +711,6 @@ int main(void)
     test_stream();
     test_deterministic();
     test_clock_edge();
+    test_unconfirmed_timeout();
     return test_summary("engine");
 }

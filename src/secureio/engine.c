@@ -995,7 +995,8 @@ int secureio_engine_tick(secureio_engine *e, uint64_t now)
         return SECUREIO_ERR_ARG;
     if (e->state == SECUREIO_STATE_NEW || e->state == SECUREIO_STATE_CLOSED)
         return SECUREIO_OK;
-    if (!e->established && now >= e->hs_deadline) {
+    /* the handshake, confirmation included, has handshake_timeout_ms */
+    if ((!e->established || e->auth_i_unconfirmed) && now >= e->hs_deadline) {
         close_with(e, SECUREIO_ERR_TIMEOUT);
         return SECUREIO_OK;
     }
@@ -1048,7 +1049,7 @@ uint64_t secureio_engine_deadline(const secureio_engine *e)
         if ((x) < d)                                                                               \
             d = (x);                                                                               \
     } while (0)
-    if (!e->established)
+    if (!e->established || e->auth_i_unconfirmed)
         SIO_MIN(e->hs_deadline);
     if (e->initiating || e->auth_i_unconfirmed || e->rk != REKEY_NONE)
         SIO_MIN(e->rtx_at);
