@@ -520,13 +520,101 @@ static void test_handshake_replay(void)
     free_pair(&a, &b);
 }
 
+/* A peer restarts; a copy of the first session's AUTH_I (and its records)
+ * must not bring the first session back: its keys would seal again from
+ * counter 0 (nonce reuse) and its records would be delivered again. */
+struct capture_all {
+    uint8_t auth_i[SIO_HS_PACKET_LEN];
+    int from; /* who sent it: the initiator */
+};
+
+static void capture_auth_i(int from, const uint8_t *pkt, size_t len, void *arg)
+{
+    struct capture_all *c = arg;
+    if (len == SIO_HS_PACKET_LEN && pkt[0] == SIO_PKT_AUTH_I) {
+        memcpy(c->auth_i, pkt, len);
+        c->from = from;
+    }
+}
+
+static void test_restart_and_stale_auth_i(void)
+{
+    peer a, b, fresh[2];
+    struct capture_all cap = {{0}, -1};
+    uint8_t old_rec[MAXP];
+    make_pair(&a, &b, NULL);
+    CHECK_EQ_INT(secureio_engine_start(a.e, a.now), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_engine_start(b.e, b.now), SECUREIO_OK);
+    pump(&a, &b, capture_auth_i, &cap);
+    if (!CHECK(cap.from == 0 || cap.from == 1)) {
+        free_pair(&a, &b);
+        return;
+    }
+    peer *ini = cap.from == 0 ? &a : &b, *rsp = cap.from == 0 ? &b : &a;
+    size_t n = send_msg(ini, rsp, 0, "first session", old_rec);
+    /* the initiator restarts: a new engine with the same identity */
+    make_pair(&fresh[0], &fresh[1], NULL);
+    peer *again = &fresh[cap.from];
+    CHECK_EQ_INT(secureio_engine_start(again->e, again->now), SECUREIO_OK);
+    pump(again, rsp, NULL, NULL);
+    CHECK(secureio_engine_state(again->e) == SECUREIO_STATE_ESTABLISHED);
+    CHECK_EQ_INT(rsp->established, 2);
+    /* the first session's AUTH_I and record, replayed */
+    feed(rsp, cap.auth_i, SIO_HS_PACKET_LEN);
+    CHECK_EQ_INT(rsp->established, 2);
+    size_t msgs = rsp->messages;
+    feed(rsp, old_rec, n);
+    CHECK_EQ_UINT(rsp->messages, msgs);
+    /* the restarted peer's session works */
+    send_msg(again, rsp, 0, "second session", NULL);
+    CHECK(got(rsp, "second session"));
+    free_pair(&fresh[0], &fresh[1]);
+    free_pair(&a, &b);
+}
+
+/* Once established, a session's peer never changes: another authorized
+ * identity (here: anyone) cannot take it over with a new handshake. */
+static void test_no_takeover(void)
+{
+    peer a, b, m, m_peer;
+    make_pair(&a, &b, any_peer); /* b accepts anyone */
+    CHECK(connect_pair(&a, &b));
+    /* m: a third identity that pins b */
+    memset(&m, 0, sizeof m);
+    memset(&m_peer, 0, sizeof m_peer);
+    uint8_t seed[32];
+    memset(seed, 0x77, sizeof seed);
+    CHECK_EQ_INT(secureio_identity_from_seed(&m.id, seed), SECUREIO_OK);
+    secureio_config cfg = SECUREIO_CONFIG_INIT;
+    cfg.identity = m.id;
+    cfg.peer_key = b.pk;
+    cfg.on_event = on_ev;
+    cfg.user = &m;
+    m.now = b.now;
+    CHECK_EQ_INT(secureio_engine_new(&m.e, &cfg), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_engine_start(m.e, m.now), SECUREIO_OK);
+    uint64_t peer_drops = b.drops[SECUREIO_DROP_PEER];
+    pump(&m, &b, NULL, NULL);
+    CHECK_EQ_INT(b.established, 1);
+    CHECK(b.drops[SECUREIO_DROP_PEER] > peer_drops);
+    uint8_t pk[32];
+    CHECK_EQ_INT(secureio_engine_peer_key(b.e, pk), SECUREIO_OK);
+    CHECK_MEM(pk, a.pk, 32);
+    send_msg(&a, &b, 0, "still a", NULL);
+    CHECK(got(&b, "still a"));
+    secureio_engine_free(m.e);
+    secureio_identity_free(m.id);
+    free_pair(&a, &b);
+}
+
 /* A flood of hellos: answers are bounded by the rate limit. */
 static void test_rate_limit(void)
 {
     peer a, b;
     make_pair(&a, &b, NULL);
     CHECK(connect_pair(&a, &b));
-    size_t answered = 0;
+    size_t answered = 0, cookies = 0;
+    uint8_t cookie_reply[SIO_HS_PACKET_LEN], first[SIO_HS_PACKET_LEN];
     for (int i = 0; i < 500; i++) {
         sio_hs_packet h;
         uint8_t pkt[SIO_HS_PACKET_LEN], out[MAXP], priv[32];
@@ -537,13 +625,43 @@ static void test_rate_limit(void)
         sio_x25519_public(h.e, priv);
         randombytes_buf(h.n, 32);
         sio_hs_encode(&h, pkt);
+        if (i == 499)
+            memcpy(first, pkt, sizeof pkt);
         feed(&b, pkt, sizeof pkt);
         size_t n = sizeof out;
-        if (secureio_engine_poll(b.e, out, &n, b.now) == SECUREIO_OK && n > 0)
-            answered++;
+        if (secureio_engine_poll(b.e, out, &n, b.now) == SECUREIO_OK && n > 0) {
+            if (out[0] == SIO_PKT_AUTH_R)
+                answered++;
+            if (out[0] == SIO_PKT_COOKIE) {
+                cookies++;
+                memcpy(cookie_reply, out, SIO_HS_PACKET_LEN);
+            }
+            CHECK(n <= sizeof pkt); /* never more than the question */
+        }
     }
     CHECK(answered <= 50); /* the default burst, at one instant */
-    CHECK(b.drops[SECUREIO_DROP_RATE] >= 450);
+    CHECK(cookies >= 450); /* the rest got a cookie: no DH, no signature */
+    secureio_stats st;
+    secureio_engine_stats(b.e, &st);
+    CHECK_EQ_UINT(st.cookies_sent, cookies);
+    /* the last hello, back with its cookie, is answered (its own budget) */
+    {
+        sio_hs_packet c, h;
+        uint8_t out[MAXP];
+        size_t n = sizeof out;
+        CHECK_EQ_INT(sio_hs_decode(&c, cookie_reply, SIO_HS_PACKET_LEN), 0);
+        CHECK_EQ_INT(sio_hs_decode(&h, first, SIO_HS_PACKET_LEN), 0);
+        memcpy(h.echo, c.echo, 32);
+        sio_hs_encode(&h, first);
+        feed(&b, first, SIO_HS_PACKET_LEN);
+        CHECK_EQ_INT(secureio_engine_poll(b.e, out, &n, b.now), SECUREIO_OK);
+        CHECK(n > 0 && out[0] == SIO_PKT_AUTH_R);
+        /* a wrong cookie is dropped */
+        first[80] ^= 1;
+        uint64_t stale = b.drops[SECUREIO_DROP_STALE];
+        feed(&b, first, SIO_HS_PACKET_LEN);
+        CHECK_EQ_UINT(b.drops[SECUREIO_DROP_STALE], stale + 1);
+    }
     CHECK(secureio_engine_state(b.e) == SECUREIO_STATE_ESTABLISHED);
     free_pair(&a, &b);
 }
@@ -552,6 +670,47 @@ static void stream_cfg(int i, secureio_config *cfg)
 {
     (void)i;
     cfg->stream = 1;
+}
+
+/* A flood of forged hellos does not keep real peers from connecting: the
+ * real initiator gets a cookie and comes back with it. */
+static void test_flood_then_connect(void)
+{
+    peer a, b;
+    make_pair(&a, &b, NULL);
+    CHECK_EQ_INT(secureio_engine_start(b.e, b.now), SECUREIO_OK);
+    for (int i = 0; i < 1000; i++) {
+        sio_hs_packet h;
+        uint8_t pkt[SIO_HS_PACKET_LEN], out[MAXP], priv[32];
+        memset(&h, 0, sizeof h);
+        h.type = SIO_PKT_HELLO;
+        h.version = SIO_VERSION;
+        randombytes_buf(priv, 32);
+        sio_x25519_public(h.e, priv);
+        memset(h.n, 0, 32); /* smallest nonces: b answers them, not its own */
+        h.n[31] = (uint8_t)i;
+        sio_hs_encode(&h, pkt);
+        feed(&b, pkt, sizeof pkt);
+        size_t n = sizeof out;
+        while (secureio_engine_poll(b.e, out, &n, b.now) == SECUREIO_OK && n > 0)
+            n = sizeof out; /* the forger never sees these */
+    }
+    CHECK_EQ_INT(secureio_engine_start(a.e, a.now), SECUREIO_OK);
+    /* b's own first hello went out with the flood's answers: let the timers run */
+    for (int step = 0; step < 50 && secureio_engine_state(b.e) != SECUREIO_STATE_ESTABLISHED;
+         step++) {
+        a.now += 100;
+        b.now += 100;
+        CHECK_EQ_INT(secureio_engine_tick(a.e, a.now), SECUREIO_OK);
+        CHECK_EQ_INT(secureio_engine_tick(b.e, b.now), SECUREIO_OK);
+        pump(&a, &b, NULL, NULL);
+    }
+    CHECK(secureio_engine_state(a.e) == SECUREIO_STATE_ESTABLISHED);
+    CHECK(secureio_engine_state(b.e) == SECUREIO_STATE_ESTABLISHED);
+    secureio_stats st;
+    secureio_engine_stats(b.e, &st);
+    CHECK(st.cookies_sent > 900);
+    free_pair(&a, &b);
 }
 
 /* Stream transports: any split works; a broken length closes. */
@@ -707,7 +866,10 @@ int main(void)
     test_direction_keys();
     test_low_order_points();
     test_handshake_replay();
+    test_restart_and_stale_auth_i();
+    test_no_takeover();
     test_rate_limit();
+    test_flood_then_connect();
     test_stream();
     test_deterministic();
     test_clock_edge();

@@ -156,6 +156,7 @@ typedef struct secureio_stats {
     uint64_t packets_in, packets_out, messages_in, messages_out;
     uint64_t dropped[9]; /* by secureio_drop_reason */
     uint64_t handshakes, rekeys;
+    uint64_t cookies_sent;          /* hellos answered with a cookie (under load) */
     uint64_t stream_bytes_buffered; /* stream transports: a partial packet */
 } secureio_stats;
 

@@ -50,6 +50,10 @@ typedef struct recv_key {
 
 enum rekey_state { REKEY_NONE = 0, REKEY_INITIATED, REKEY_RESPONDED };
 
+typedef struct token_bucket {
+    uint64_t tokens, at; /* milli-tokens, and when they were counted */
+} token_bucket;
+
 struct secureio_engine {
     secureio_config cfg; /* pointers are the caller's */
     secureio_state state;
@@ -78,8 +82,16 @@ struct secureio_engine {
     int auth_i_unconfirmed; /* retransmit AUTH_I until the peer's first record */
     uint8_t auth_i_pkt[SIO_HS_PACKET_LEN], auth_r_pkt[SIO_HS_PACKET_LEN];
 
-    /* rate limit of expensive checks on unauthenticated packets (milli-tokens) */
-    uint64_t tokens, tokens_at;
+    /* rate limits of the expensive work unauthenticated packets can cause:
+     * answering hellos without a cookie, answering hellos with one, and
+     * checking AUTH packets (which prove they saw our nonce) */
+    token_bucket tb_hello, tb_cookie, tb_verify;
+    /* pending cheap answers: a cookie for a hello, our hello with a cookie */
+    int send_cookie, send_hello_cookie;
+    uint8_t cookie_pkt[SIO_HS_PACKET_LEN], hello_cookie_pkt[SIO_HS_PACKET_LEN];
+    /* a rekey initiator that switched: resend CONFIRM until the responder's
+     * first record of the new epoch (the old receive key lives until then) */
+    int rk_confirm_pending;
 
     /* the session */
     int established, initiator;
@@ -132,12 +144,33 @@ static void drop(secureio_engine *e, secureio_drop_reason why)
     emit(e, &ev);
 }
 
+static void send_key_clear(send_key *k);
+static void recv_key_clear(recv_key *k);
+
+static void wipe_secrets(secureio_engine *e)
+{
+    send_key_clear(&e->tx);
+    send_key_clear(&e->tx_next);
+    recv_key_clear(&e->rx_cur);
+    recv_key_clear(&e->rx_prev);
+    recv_key_clear(&e->rx_next);
+    util_wipe(e->master, sizeof e->master);
+    util_wipe(e->rk_priv, sizeof e->rk_priv);
+    util_wipe(e->rk_master, sizeof e->rk_master);
+    util_wipe(e->ei_priv, sizeof e->ei_priv);
+    util_wipe(e->resp_secret, sizeof e->resp_secret);
+    util_wipe(e->resp_secret_prev, sizeof e->resp_secret_prev);
+    util_wipe(e->kpsk, sizeof e->kpsk);
+    e->established = 0;
+}
+
 static void close_with(secureio_engine *e, int err)
 {
     secureio_event ev;
     if (e->state == SECUREIO_STATE_CLOSED)
         return;
     e->state = SECUREIO_STATE_CLOSED;
+    wipe_secrets(e); /* nothing of a closed session is kept */
     memset(&ev, 0, sizeof ev);
     ev.type = SECUREIO_EVENT_CLOSED;
     ev.err = err;
@@ -188,19 +221,19 @@ static void recv_key_move(recv_key *dst, recv_key *src)
     memset(src, 0, sizeof *src);
 }
 
-/* One token per expensive check of an unauthenticated packet. */
-static int take_token(secureio_engine *e, uint64_t now)
+/* One token per expensive operation caused by an unauthenticated packet. */
+static int take_token(secureio_engine *e, token_bucket *b, uint64_t now)
 {
     uint64_t rate = e->cfg.handshake_rate, cap = rate * 1000u;
-    if (now > e->tokens_at) {
-        uint64_t gap = now - e->tokens_at;
+    if (now > b->at) {
+        uint64_t gap = now - b->at;
         uint64_t add = gap >= 1000u ? cap : gap * rate; /* a second refills it all */
-        e->tokens = cap - e->tokens < add ? cap : e->tokens + add;
-        e->tokens_at = now;
+        b->tokens = cap - b->tokens < add ? cap : b->tokens + add;
+        b->at = now;
     }
-    if (e->tokens < 1000u)
+    if (b->tokens < 1000u)
         return 0;
-    e->tokens -= 1000u;
+    b->tokens -= 1000u;
     return 1;
 }
 
@@ -370,8 +403,38 @@ static void on_hello(secureio_engine *e, const sio_hs_packet *h, uint64_t now)
      * second session beside ours. */
     if ((e->initiating || e->auth_i_unconfirmed) && memcmp(h->n, e->hello.n, SIO_NONCE_LEN) >= 0)
         return;
-    if (!take_token(e, now)) {
-        drop(e, SECUREIO_DROP_RATE);
+    if (!util_ct_is_zero(h->echo, SIO_NONCE_LEN)) {
+        /* it comes back with a cookie we gave: it receives our packets */
+        uint8_t c[32];
+        int ok = 0;
+        for (int k = 0; k < 2 && !ok; k++) {
+            if (k == 1 && !e->have_prev_secret)
+                break;
+            sio_cookie(c, k == 0 ? e->resp_secret : e->resp_secret_prev, h->options, h->e, h->n);
+            ok = sodium_memcmp(c, h->echo, 32) == 0;
+        }
+        if (!ok) {
+            drop(e, SECUREIO_DROP_STALE);
+            return;
+        }
+        if (!take_token(e, &e->tb_cookie, now)) {
+            drop(e, SECUREIO_DROP_RATE);
+            return;
+        }
+    } else if (!take_token(e, &e->tb_hello, now)) {
+        /* Under load, a hello without a cookie gets one (no DH, no
+         * signature): a peer that can receive our packets comes back with
+         * it, a flood from forged addresses does not. */
+        sio_hs_packet c;
+        make_hello(e, &c);
+        c.type = SIO_PKT_COOKIE;
+        c.options = h->options;
+        memcpy(c.e, h->e, 32);
+        memcpy(c.n, h->n, 32);
+        sio_cookie(c.echo, e->resp_secret, h->options, h->e, h->n);
+        sio_hs_encode(&c, e->cookie_pkt);
+        e->send_cookie = 1;
+        e->stats.cookies_sent++;
         return;
     }
     make_hello(e, &r);
@@ -392,6 +455,22 @@ static void on_hello(secureio_engine *e, const sio_hs_packet *h, uint64_t now)
     util_wipe(hs, sizeof hs);
 }
 
+/* A responder under load sent a cookie for our hello: send the hello again
+ * with it, once (retransmissions go without: a forged cookie costs us one
+ * packet and no state). */
+static void on_cookie(secureio_engine *e, const sio_hs_packet *p)
+{
+    if (!e->initiating || memcmp(p->e, e->hello.e, 32) != 0 ||
+        memcmp(p->n, e->hello.n, SIO_NONCE_LEN) != 0 || p->options != e->opts) {
+        drop(e, SECUREIO_DROP_STALE);
+        return;
+    }
+    sio_hs_packet h = e->hello;
+    memcpy(h.echo, p->echo, SIO_NONCE_LEN);
+    sio_hs_encode(&h, e->hello_cookie_pkt);
+    e->send_hello_cookie = 1;
+}
+
 /* The responder's AUTH_R, answering our hello. */
 static void on_auth_r(secureio_engine *e, const sio_hs_packet *p, const uint8_t *pkt, uint64_t now)
 {
@@ -404,7 +483,7 @@ static void on_auth_r(secureio_engine *e, const sio_hs_packet *p, const uint8_t 
         drop(e, SECUREIO_DROP_OPTIONS);
         return;
     }
-    if (!take_token(e, now)) {
+    if (!take_token(e, &e->tb_verify, now)) {
         drop(e, SECUREIO_DROP_RATE);
         return;
     }
@@ -462,13 +541,13 @@ static void on_auth_i(secureio_engine *e, const sio_hs_packet *p, const uint8_t 
         drop(e, SECUREIO_DROP_STALE);
         return;
     }
-    sio_x25519_public(e_r, priv);
-    sio_transcript(th, p->options, p->e, p->n, e->opts, e_r, n_r);
-    if (!take_token(e, now)) {
+    if (!take_token(e, &e->tb_verify, now)) {
         util_wipe(priv, sizeof priv);
         drop(e, SECUREIO_DROP_RATE);
         return;
     }
+    sio_x25519_public(e_r, priv);
+    sio_transcript(th, p->options, p->e, p->n, e->opts, e_r, n_r);
     int bad = sio_x25519(dh, priv, p->e);
     util_wipe(priv, sizeof priv);
     if (bad) {
@@ -478,7 +557,16 @@ static void on_auth_i(secureio_engine *e, const sio_hs_packet *p, const uint8_t 
     sio_handshake_secret(hs, e->kpsk, dh, th);
     util_wipe(dh, sizeof dh);
     int why = open_auth(e, pkt, hs, 1, th, peer);
+    if (why == 0 && e->established && sodium_memcmp(peer, e->peer_pk, 32) != 0)
+        why = SECUREIO_DROP_PEER; /* a session's peer never changes */
     if (why == 0 && install_session(e, 0, hs, th, peer, now) == SECUREIO_OK) {
+        /* Every AUTH_R given so far dies with the secret: a copy of an older
+         * AUTH_I can no longer bring back an older session (and its keys). */
+        if (rng(e, e->resp_secret, 32) != SECUREIO_OK)
+            close_with(e, SECUREIO_ERR_CRYPTO);
+        util_wipe(e->resp_secret_prev, sizeof e->resp_secret_prev);
+        e->have_prev_secret = 0;
+        e->rotate_at = after(now, e->cfg.rekey_interval_ms);
         memcpy(e->sess_n_i, p->n, 32);
         memcpy(e->sess_n_r, n_r, 32);
         e->send_confirm = 1;
@@ -493,7 +581,8 @@ static void on_auth_i(secureio_engine *e, const sio_hs_packet *p, const uint8_t 
 
 static int start_rekey(secureio_engine *e, uint64_t now)
 {
-    if (!e->established || e->auth_i_unconfirmed || e->rk != REKEY_NONE || e->epoch == UINT32_MAX)
+    if (!e->established || e->auth_i_unconfirmed || e->rk != REKEY_NONE || e->rk_confirm_pending ||
+        e->epoch == UINT32_MAX)
         return SECUREIO_ERR_STATE;
     int rc = rng(e, e->rk_priv, 32);
     if (rc == SECUREIO_OK)
@@ -615,9 +704,15 @@ static void on_rekey_resp(secureio_engine *e, const sio_frame *f, uint64_t now)
     e->rx_cur = rx;
     e->send_rekey_init = 0;
     /* the responder switches its sending on our first record of the new
-     * epoch: send one now, even with nothing else to say */
+     * epoch: send one now, even with nothing else to say, and again until
+     * its first record of the new epoch; until then the old receive key
+     * stays (the grace period starts from that record) */
     e->send_confirm = 1;
     rekeyed(e, now);
+    e->rk_confirm_pending = 1;
+    e->rx_prev.expires = UINT64_MAX;
+    e->rekey_deadline = after(now, e->cfg.handshake_timeout_ms);
+    arm_rtx(e, now, 1);
 }
 
 /* --------------------------------------------------------------- records */
@@ -626,7 +721,8 @@ static recv_key *find_recv_key(secureio_engine *e, uint8_t epoch_byte, uint64_t 
 {
     recv_key *c[3] = {&e->rx_cur, &e->rx_next, &e->rx_prev};
     for (int i = 0; i < 3; i++)
-        if (c[i]->set && (uint8_t)c[i]->epoch == epoch_byte && now < c[i]->expires)
+        if (c[i]->set && (uint8_t)c[i]->epoch == epoch_byte &&
+            (c[i]->expires == UINT64_MAX || now < c[i]->expires))
             return c[i];
     return NULL;
 }
@@ -670,7 +766,12 @@ static void on_record(secureio_engine *e, const uint8_t *pkt, size_t len, uint64
         recv_key_move(&e->rx_cur, &e->rx_next);
         k = &e->rx_cur;
         e->send_rekey_resp = 0;
+        e->send_confirm = 1; /* tell the initiator we switched too */
         rekeyed(e, now);
+    }
+    if (e->rk_confirm_pending && k == &e->rx_cur) {
+        e->rk_confirm_pending = 0; /* the responder uses the new keys */
+        e->rx_prev.expires = after(now, e->cfg.key_grace_ms);
     }
     if (e->auth_i_unconfirmed && k == &e->rx_cur) {
         e->auth_i_unconfirmed = 0; /* the responder holds the session keys */
@@ -692,7 +793,11 @@ static void on_record(secureio_engine *e, const uint8_t *pkt, size_t len, uint64
             util_wipe(e->scratch, pt_len);
             close_with(e, SECUREIO_ERR_CLOSED);
             return;
-        default: /* CONFIRM: nothing more to do */ break;
+        case SIO_FRAME_CONFIRM:
+            if (f.flags & SIO_CONFIRM_ASK)
+                e->send_confirm = 1; /* answered without the flag: no ping-pong */
+            break;
+        default: break;
         }
         if (e->state == SECUREIO_STATE_CLOSED)
             break;
@@ -721,7 +826,8 @@ static void on_packet(secureio_engine *e, const uint8_t *pkt, size_t len, uint64
     switch (p.type) {
     case SIO_PKT_HELLO: on_hello(e, &p, now); break;
     case SIO_PKT_AUTH_R: on_auth_r(e, &p, pkt, now); break;
-    default: on_auth_i(e, &p, pkt, now); break;
+    case SIO_PKT_AUTH_I: on_auth_i(e, &p, pkt, now); break;
+    default: on_cookie(e, &p); break;
     }
 }
 
@@ -763,7 +869,8 @@ int secureio_engine_new(secureio_engine **out, const secureio_config *cfg)
     e->opts = cfg->psk_len > 0 ? SIO_OPT_PSK : 0;
     sio_psk_key(e->kpsk, cfg->psk, cfg->psk_len);
     secureio_identity_public_key(cfg->identity, e->my_pk);
-    e->tokens = (uint64_t)e->cfg.handshake_rate * 1000u;
+    e->tb_hello.tokens = e->tb_cookie.tokens = e->tb_verify.tokens =
+        (uint64_t)e->cfg.handshake_rate * 1000u;
     e->scratch = malloc(e->max_packet);
     e->sbuf = cfg->stream ? malloc(e->max_packet + SECUREIO_STREAM_FRAME_HEADER) : NULL;
     int rc = (e->scratch == NULL || (cfg->stream && e->sbuf == NULL)) ? SECUREIO_ERR_NOMEM
@@ -785,7 +892,7 @@ int secureio_engine_start(secureio_engine *e, uint64_t now)
         return SECUREIO_ERR_STATE;
     e->state = SECUREIO_STATE_HANDSHAKE;
     e->hs_deadline = after(now, e->cfg.handshake_timeout_ms);
-    e->tokens_at = now;
+    e->tb_hello.at = e->tb_cookie.at = e->tb_verify.at = now;
     e->rotate_at = after(now, e->cfg.rekey_interval_ms);
     return start_initiator(e, now);
 }
@@ -949,6 +1056,14 @@ int secureio_engine_poll(secureio_engine *e, uint8_t *out, size_t *out_len, uint
         e->send_auth_r = 0;
         return handshake_packet(e, out, out_len, e->auth_r_pkt);
     }
+    if (e->send_cookie) {
+        e->send_cookie = 0;
+        return handshake_packet(e, out, out_len, e->cookie_pkt);
+    }
+    if (e->send_hello_cookie && e->initiating) {
+        e->send_hello_cookie = 0;
+        return handshake_packet(e, out, out_len, e->hello_cookie_pkt);
+    }
     if (e->send_hello && e->initiating) {
         uint8_t pkt[SIO_HS_PACKET_LEN];
         e->send_hello = 0;
@@ -964,7 +1079,9 @@ int secureio_engine_poll(secureio_engine *e, uint8_t *out, size_t *out_len, uint
     if (e->send_confirm) {
         e->send_confirm = 0;
         frame[0] = SIO_FRAME_CONFIRM;
-        return control_record(e, &e->tx, out, out_len, frame, 1);
+        /* a rekey initiator waiting for the responder's first new record asks for one */
+        frame[1] = e->rk_confirm_pending ? SIO_CONFIRM_ASK : 0;
+        return control_record(e, &e->tx, out, out_len, frame, 2);
     }
     if (e->send_rekey_resp && e->rk == REKEY_RESPONDED) {
         e->send_rekey_resp = 0;
@@ -1000,7 +1117,7 @@ int secureio_engine_tick(secureio_engine *e, uint64_t now)
         close_with(e, SECUREIO_ERR_TIMEOUT);
         return SECUREIO_OK;
     }
-    if (e->rk != REKEY_NONE && now >= e->rekey_deadline) {
+    if ((e->rk != REKEY_NONE || e->rk_confirm_pending) && now >= e->rekey_deadline) {
         /* A rekey that takes long on a lossy link is retried as long as the
          * peer is heard from (the current keys stay valid); silence for the
          * whole timeout means the peer is gone. */
@@ -1029,9 +1146,12 @@ int secureio_engine_tick(secureio_engine *e, uint64_t now)
             e->send_rekey_init = 1;
         else if (e->rk == REKEY_RESPONDED)
             e->send_rekey_resp = 1; /* until the initiator's first new record */
+        else if (e->rk_confirm_pending)
+            e->send_confirm = 1; /* until the responder's first new record */
         arm_rtx(e, now, 0);
     }
-    if (e->established && !e->auth_i_unconfirmed && e->rk == REKEY_NONE && now >= e->rekey_at) {
+    if (e->established && !e->auth_i_unconfirmed && e->rk == REKEY_NONE && !e->rk_confirm_pending &&
+        now >= e->rekey_at) {
         int rc = start_rekey(e, now);
         if (rc != SECUREIO_OK && rc != SECUREIO_ERR_STATE)
             return rc;
@@ -1051,9 +1171,9 @@ uint64_t secureio_engine_deadline(const secureio_engine *e)
     } while (0)
     if (!e->established || e->auth_i_unconfirmed)
         SIO_MIN(e->hs_deadline);
-    if (e->initiating || e->auth_i_unconfirmed || e->rk != REKEY_NONE)
+    if (e->initiating || e->auth_i_unconfirmed || e->rk != REKEY_NONE || e->rk_confirm_pending)
         SIO_MIN(e->rtx_at);
-    if (e->rk != REKEY_NONE)
+    if (e->rk != REKEY_NONE || e->rk_confirm_pending)
         SIO_MIN(e->rekey_deadline);
     else if (e->established && !e->auth_i_unconfirmed)
         SIO_MIN(e->rekey_at);

@@ -112,6 +112,16 @@ void sio_responder_ephemeral(uint8_t e_priv[32], uint8_t n[32], const uint8_t se
     util_wipe(out, sizeof out);
 }
 
+void sio_cookie(uint8_t cookie[32], const uint8_t secret[32], uint16_t opts_i,
+                const uint8_t e_i[32], const uint8_t n_i[32])
+{
+    static const uint8_t label[] = {'c', 'o', 'o', 'k', 'i', 'e'};
+    uint8_t oi[2];
+    util_store16_be(oi, opts_i);
+    sio_bytes in[] = {{label, sizeof label}, {oi, 2}, {e_i, 32}, {n_i, 32}};
+    sio_kdf_keyed(secret, in, UTIL_ARRAY_LEN(in), cookie, 32);
+}
+
 int sio_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32])
 {
     /* libsodium refuses (-1) when the result is all zero: a low-order point */

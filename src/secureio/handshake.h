@@ -61,6 +61,11 @@ void sio_rekey_master(uint8_t next[SIO_SECRET_LEN], const uint8_t m[SIO_SECRET_L
 void sio_responder_ephemeral(uint8_t e_priv[32], uint8_t n[32], const uint8_t secret[32],
                              uint16_t opts_i, const uint8_t e_i[32], const uint8_t n_i[32]);
 
+/* The cookie a responder under load gives for a hello:
+ * keyed(S, "cookie" || opts_I || e_I || n_I). */
+void sio_cookie(uint8_t cookie[32], const uint8_t secret[32], uint16_t opts_i,
+                const uint8_t e_i[32], const uint8_t n_i[32]);
+
 /* X25519: 0, or -1 when the result is all zero (a low-order point). */
 int sio_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32]);
 void sio_x25519_public(uint8_t pub[32], const uint8_t priv[32]);

@@ -40,9 +40,9 @@ void sio_hs_encode(const sio_hs_packet *p, uint8_t out[SIO_HS_PACKET_LEN])
     util_store16_be(out + 2, p->options);
     memcpy(out + 4, p->e, SIO_KEY_LEN);
     memcpy(out + 4 + SIO_KEY_LEN, p->n, SIO_NONCE_LEN);
-    if (p->type == SIO_PKT_HELLO)
-        return; /* the rest is zero padding */
     memcpy(out + 4 + SIO_KEY_LEN + SIO_NONCE_LEN, p->echo, SIO_NONCE_LEN);
+    if (p->type == SIO_PKT_HELLO || p->type == SIO_PKT_COOKIE)
+        return; /* the rest is zero padding */
     memcpy(out + SIO_HS_HEADER_LEN, p->ct, SIO_AUTH_CT_LEN);
 }
 
@@ -50,7 +50,8 @@ int sio_hs_decode(sio_hs_packet *p, const uint8_t *in, size_t len)
 {
     if (len != SIO_HS_PACKET_LEN)
         return -1;
-    if (in[0] != SIO_PKT_HELLO && in[0] != SIO_PKT_AUTH_R && in[0] != SIO_PKT_AUTH_I)
+    if (in[0] != SIO_PKT_HELLO && in[0] != SIO_PKT_AUTH_R && in[0] != SIO_PKT_AUTH_I &&
+        in[0] != SIO_PKT_COOKIE)
         return -1;
     if (in[1] != SIO_VERSION)
         return -1;
@@ -60,10 +61,9 @@ int sio_hs_decode(sio_hs_packet *p, const uint8_t *in, size_t len)
     p->options = util_load16_be(in + 2);
     memcpy(p->e, in + 4, SIO_KEY_LEN);
     memcpy(p->n, in + 4 + SIO_KEY_LEN, SIO_NONCE_LEN);
-    const uint8_t *rest = in + 4 + SIO_KEY_LEN + SIO_NONCE_LEN;
-    if (p->type == SIO_PKT_HELLO)
-        return util_ct_is_zero(rest, SIO_HS_PACKET_LEN - (size_t)(rest - in)) ? 0 : -1;
-    memcpy(p->echo, rest, SIO_NONCE_LEN);
+    memcpy(p->echo, in + 4 + SIO_KEY_LEN + SIO_NONCE_LEN, SIO_NONCE_LEN);
+    if (p->type == SIO_PKT_HELLO || p->type == SIO_PKT_COOKIE)
+        return util_ct_is_zero(in + SIO_HS_HEADER_LEN, SIO_AUTH_CT_LEN) ? 0 : -1;
     memcpy(p->ct, in + SIO_HS_HEADER_LEN, SIO_AUTH_CT_LEN);
     return 0;
 }
@@ -136,7 +136,11 @@ int sio_frame_next(const uint8_t *pt, size_t len, size_t *off, sio_frame *f)
         f->len = (size_t)b;
         o += (size_t)b;
         break;
-    case SIO_FRAME_CONFIRM: break;
+    case SIO_FRAME_CONFIRM:
+        if (len - o < 1)
+            return -1;
+        f->flags = pt[o++];
+        break;
     case SIO_FRAME_REKEY_INIT:
     case SIO_FRAME_REKEY_RESP: {
         size_t need =

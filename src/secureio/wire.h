@@ -14,6 +14,7 @@
 #define SIO_PKT_AUTH_R 0x02u
 #define SIO_PKT_AUTH_I 0x03u
 #define SIO_PKT_RECORD 0x04u
+#define SIO_PKT_COOKIE 0x05u /* a responder under load: "come back with this" */
 
 #define SIO_VERSION 0x01u
 /* Option bits that must agree (part of the transcript). */
@@ -36,9 +37,11 @@
 typedef struct sio_hs_packet {
     uint8_t type, version;
     uint16_t options;
-    uint8_t e[SIO_KEY_LEN];      /* the sender's ephemeral X25519 public key */
-    uint8_t n[SIO_NONCE_LEN];    /* the sender's fresh random nonce */
-    uint8_t echo[SIO_NONCE_LEN]; /* AUTH: the nonce of the hello it answers */
+    uint8_t e[SIO_KEY_LEN];   /* the sender's ephemeral X25519 public key */
+    uint8_t n[SIO_NONCE_LEN]; /* the sender's fresh random nonce */
+    /* AUTH: the nonce of the hello it answers; HELLO: a cookie, or zero;
+     * COOKIE: the cookie (e and n then repeat the initiator's) */
+    uint8_t echo[SIO_NONCE_LEN];
     uint8_t ct[SIO_AUTH_CT_LEN]; /* AUTH: the sealed identity and signature */
 } sio_hs_packet;
 
@@ -61,7 +64,8 @@ int sio_record_header_decode(sio_record_header *h, const uint8_t *in, size_t len
 /* Frames inside a record's plaintext. */
 #define SIO_FRAME_PADDING 0x00u /* the rest of the record is padding */
 #define SIO_FRAME_DATA 0x01u    /* varint channel, varint length, bytes */
-#define SIO_FRAME_CONFIRM 0x02u /* key confirmation / keepalive, no body */
+#define SIO_FRAME_CONFIRM 0x02u /* key confirmation: u8 flags */
+#define SIO_CONFIRM_ASK 0x01u   /* flag: answer with a CONFIRM */
 #define SIO_FRAME_REKEY_INIT 0x03u
 #define SIO_FRAME_REKEY_RESP 0x04u
 #define SIO_FRAME_CLOSE 0x05u /* u16 code */
@@ -76,6 +80,7 @@ typedef struct sio_frame {
     const uint8_t *n;    /* REKEY_*: nonce */
     const uint8_t *echo; /* REKEY_RESP: the initiator's nonce */
     uint16_t code;       /* CLOSE */
+    uint8_t flags;       /* CONFIRM */
 } sio_frame;
 
 #define SIO_REKEY_INIT_LEN (1u + 4u + SIO_KEY_LEN + SIO_NONCE_LEN)
