@@ -248,8 +248,12 @@ static void stream_error(int rc, const cli_source *src, const cli_sink *dst, int
     else if (opening && (rc == TWOWAY_ERR_AUTH || rc == TWOWAY_ERR_TRUNCATED ||
                          rc == TWOWAY_ERR_TOO_BIG || rc == TWOWAY_ERR_FORMAT))
         cli_error("the %s is incomplete or corrupt: %s%s%s", noun, twoway_strerror(rc),
-                  rc == TWOWAY_ERR_AUTH ? " (or --media-type or --chunked differ from the sender's)"
-                                        : "",
+                  rc == TWOWAY_ERR_AUTH
+                      ? (strcmp(noun, "request") == 0
+                             ? " (or it was sealed to another key than the one in --key, or "
+                               "--media-type or --chunked differ from the sender's)"
+                             : " (or --media-type or --chunked differ from the sender's)")
+                      : "",
                   partial);
     else
         cli_error("%s the %s: %s%s", opening ? "opening" : "sealing", noun, twoway_strerror(rc),
@@ -324,6 +328,13 @@ static int cmd_keygen(const cli_args *a)
     char *pub_path = NULL;
     int status = CLI_EXIT_FAIL;
 
+    /* a private key is never replaced silently */
+    if (access(a->out, F_OK) == 0) {
+        fprintf(stderr,
+                "twoway: keygen: %s exists: refusing to replace a private key (remove it first)\n",
+                a->out);
+        return CLI_EXIT_FAIL;
+    }
     memset(&cfg, 0, sizeof cfg);
     memset(&kf, 0, sizeof kf);
     kf.key_id = cfg.key_id = (uint8_t)(a->key_id < 0 ? 0 : a->key_id);
@@ -439,7 +450,14 @@ static int cmd_seal_request(const cli_args *a)
     if (rc == TWOWAY_OK && n == 0)
         rc = TWOWAY_ERR_UNSUPPORTED;
     if (rc != TWOWAY_OK) {
-        cli_error("reading the key configuration %s: %s", a->config, twoway_strerror(rc));
+        /* the likely mix-up: the private key file instead of its configuration */
+        int is_private = 0;
+        for (size_t i = 0; i + 18 <= file_len && !is_private; i++)
+            is_private = memcmp(file + i, "twoway-private-key", 18) == 0;
+        cli_error("reading the key configuration %s: %s%s", a->config, twoway_strerror(rc),
+                  is_private ? " (this is a private key file: --config wants the key "
+                               "configuration, the KEYFILE.pub that keygen wrote)"
+                             : "");
         goto done;
     }
     if (pick_config(a, cfgs, n, &cfg, &sym) != 0)

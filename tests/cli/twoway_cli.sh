@@ -89,6 +89,9 @@ check "keygen default" "$tw" keygen -o k
 if [ "$(mode_of k)" = 600 ]; then ok; else bad "key file mode $(mode_of k), expected 600"; fi
 if [ -s k.pub ]; then ok; else bad "keygen wrote no k.pub"; fi
 check "keygen --config" "$tw" keygen -o k2 --config k2.cfg --key-id 7
+cp k k.before
+fails 1 "keygen over an existing key" "$tw" keygen -o k
+if cmp -s k k.before; then ok; else bad "keygen replaced an existing private key"; fi
 if [ -s k2.cfg ] && [ ! -e k2.pub ]; then ok; else bad "keygen --config path"; fi
 if [ "$(mode_of k2)" = 600 ]; then ok; else bad "key file k2 mode $(mode_of k2)"; fi
 # RFC 9458 key config layout: len(2) || key_id(1)=7 || kem(2)=0x0020 ...
