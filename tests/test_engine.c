@@ -572,6 +572,43 @@ static void test_restart_and_stale_auth_i(void)
     free_pair(&a, &b);
 }
 
+/* Copies of the AUTH_I that made a session: only byte-identical ones are
+ * answered (with a CONFIRM), at most once per retransmission interval;
+ * look-alikes with the same public nonces get nothing. */
+static void test_auth_i_copies(void)
+{
+    peer a, b;
+    struct capture_all cap = {{0}, -1};
+    make_pair(&a, &b, NULL);
+    CHECK_EQ_INT(secureio_engine_start(a.e, a.now), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_engine_start(b.e, b.now), SECUREIO_OK);
+    pump(&a, &b, capture_auth_i, &cap);
+    if (!CHECK(cap.from == 0 || cap.from == 1)) {
+        free_pair(&a, &b);
+        return;
+    }
+    peer *rsp = cap.from == 0 ? &b : &a;
+    uint8_t out[MAXP], fake[SIO_HS_PACKET_LEN];
+    size_t n;
+    memcpy(fake, cap.auth_i, sizeof fake);
+    randombytes_buf(fake + SIO_HS_HEADER_LEN, SIO_AUTH_CT_LEN); /* same nonces, other ct */
+    rsp->now += 5000;
+    feed(rsp, fake, sizeof fake);
+    n = sizeof out;
+    CHECK_EQ_INT(secureio_engine_poll(rsp->e, out, &n, rsp->now), SECUREIO_OK);
+    CHECK_EQ_UINT(n, 0);
+    feed(rsp, cap.auth_i, SIO_HS_PACKET_LEN); /* the real copy: one CONFIRM */
+    n = sizeof out;
+    CHECK_EQ_INT(secureio_engine_poll(rsp->e, out, &n, rsp->now), SECUREIO_OK);
+    CHECK(n > 0 && out[0] == SIO_PKT_RECORD);
+    feed(rsp, cap.auth_i, SIO_HS_PACKET_LEN); /* again at once: nothing */
+    n = sizeof out;
+    CHECK_EQ_INT(secureio_engine_poll(rsp->e, out, &n, rsp->now), SECUREIO_OK);
+    CHECK_EQ_UINT(n, 0);
+    CHECK_EQ_INT(rsp->established, 1);
+    free_pair(&a, &b);
+}
+
 /* Once established, a session's peer never changes: another authorized
  * identity (here: anyone) cannot take it over with a new handshake. */
 static void test_no_takeover(void)
@@ -657,7 +694,7 @@ static void test_rate_limit(void)
         CHECK_EQ_INT(secureio_engine_poll(b.e, out, &n, b.now), SECUREIO_OK);
         CHECK(n > 0 && out[0] == SIO_PKT_AUTH_R);
         /* a wrong cookie is dropped */
-        first[80] ^= 1;
+        first[40] ^= 1; /* another hello: its cookie does not fit */
         uint64_t stale = b.drops[SECUREIO_DROP_STALE];
         feed(&b, first, SIO_HS_PACKET_LEN);
         CHECK_EQ_UINT(b.drops[SECUREIO_DROP_STALE], stale + 1);
@@ -868,6 +905,7 @@ int main(void)
     test_handshake_replay();
     test_restart_and_stale_auth_i();
     test_no_takeover();
+    test_auth_i_copies();
     test_rate_limit();
     test_flood_then_connect();
     test_stream();

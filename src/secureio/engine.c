@@ -81,6 +81,10 @@ struct secureio_engine {
         send_close;
     int auth_i_unconfirmed; /* retransmit AUTH_I until the peer's first record */
     uint8_t auth_i_pkt[SIO_HS_PACKET_LEN], auth_r_pkt[SIO_HS_PACKET_LEN];
+    /* the hello auth_r_pkt answers (options, e, n), while the secret that
+     * made it lives: a copy of that hello gets it again without new work */
+    int auth_r_cached;
+    uint8_t auth_r_for[2 + 32 + 32];
 
     /* rate limits of the expensive work unauthenticated packets can cause:
      * answering hellos without a cookie, answering hellos with one, and
@@ -96,7 +100,8 @@ struct secureio_engine {
     /* the session */
     int established, initiator;
     uint8_t peer_pk[32], th[SIO_SECRET_LEN], master[SIO_SECRET_LEN];
-    uint8_t sess_n_i[32], sess_n_r[32]; /* the nonces of the handshake that made it */
+    uint8_t sess_auth_i[SIO_HS_PACKET_LEN]; /* responders: the AUTH_I that made it */
+    uint64_t confirm_at;                    /* when a copy of it may be answered again */
     uint32_t epoch;
     send_key tx, tx_next;
     recv_key rx_cur, rx_prev, rx_next;
@@ -261,24 +266,40 @@ static void arm_rtx(secureio_engine *e, uint64_t now, int first)
 static int install_session(secureio_engine *e, int initiator, const uint8_t hs[SIO_SECRET_LEN],
                            const uint8_t th[SIO_SECRET_LEN], const uint8_t peer[32], uint64_t now)
 {
-    uint8_t km[SIO_KEYMAT_LEN];
+    uint8_t km[SIO_KEYMAT_LEN], master[SIO_SECRET_LEN];
     const uint8_t *id_i = initiator ? e->my_pk : peer, *id_r = initiator ? peer : e->my_pk;
+    send_key tx;
+    recv_key rx;
     int rc;
-    sio_session_master(e->master, hs, th, id_i, id_r);
-    sio_traffic_keymat(km, e->master, 0, initiator);
-    rc = send_key_set(&e->tx, km, 0);
+    /* both keys first, then the switch: a failure changes nothing */
+    memset(&tx, 0, sizeof tx);
+    memset(&rx, 0, sizeof rx);
+    sio_session_master(master, hs, th, id_i, id_r);
+    sio_traffic_keymat(km, master, 0, initiator);
+    rc = send_key_set(&tx, km, 0);
     if (rc == SECUREIO_OK) {
-        sio_traffic_keymat(km, e->master, 0, !initiator);
-        rc = recv_key_set(&e->rx_cur, km, 0);
+        sio_traffic_keymat(km, master, 0, !initiator);
+        rc = recv_key_set(&rx, km, 0);
     }
     util_wipe(km, sizeof km);
-    if (rc != SECUREIO_OK)
+    if (rc != SECUREIO_OK) {
+        send_key_clear(&tx);
+        recv_key_clear(&rx);
+        util_wipe(master, sizeof master);
         return rc;
+    }
+    send_key_clear(&e->tx);
+    e->tx = tx;
+    recv_key_clear(&e->rx_cur);
+    e->rx_cur = rx;
+    memcpy(e->master, master, sizeof master);
+    util_wipe(master, sizeof master);
     /* a new session replaces the old one entirely */
     recv_key_clear(&e->rx_prev);
     recv_key_clear(&e->rx_next);
     send_key_clear(&e->tx_next);
     e->rk = REKEY_NONE;
+    e->rk_confirm_pending = 0;
     util_wipe(e->rk_priv, sizeof e->rk_priv);
     e->send_rekey_init = e->send_rekey_resp = 0;
     e->epoch = 0;
@@ -403,6 +424,14 @@ static void on_hello(secureio_engine *e, const sio_hs_packet *h, uint64_t now)
      * second session beside ours. */
     if ((e->initiating || e->auth_i_unconfirmed) && memcmp(h->n, e->hello.n, SIO_NONCE_LEN) >= 0)
         return;
+    uint8_t key[sizeof e->auth_r_for];
+    util_store16_be(key, h->options);
+    memcpy(key + 2, h->e, 32);
+    memcpy(key + 34, h->n, 32);
+    if (e->auth_r_cached && memcmp(key, e->auth_r_for, sizeof key) == 0) {
+        e->send_auth_r = 1; /* answered already (AUTH_R is deterministic) */
+        return;
+    }
     if (!util_ct_is_zero(h->echo, SIO_NONCE_LEN)) {
         /* it comes back with a cookie we gave: it receives our packets */
         uint8_t c[32];
@@ -447,8 +476,12 @@ static void on_hello(secureio_engine *e, const sio_hs_packet *h, uint64_t now)
     } else {
         sio_transcript(th, h->options, h->e, h->n, r.options, r.e, r.n);
         sio_handshake_secret(hs, e->kpsk, dh, th);
-        if (seal_auth(e, &r, hs, 0, th, NULL, e->auth_r_pkt) == SECUREIO_OK)
+        e->auth_r_cached = 0;
+        if (seal_auth(e, &r, hs, 0, th, NULL, e->auth_r_pkt) == SECUREIO_OK) {
             e->send_auth_r = 1;
+            memcpy(e->auth_r_for, key, sizeof key);
+            e->auth_r_cached = 1;
+        }
     }
     util_wipe(priv, sizeof priv);
     util_wipe(dh, sizeof dh);
@@ -522,10 +555,15 @@ static void on_auth_i(secureio_engine *e, const sio_hs_packet *p, const uint8_t 
         drop(e, SECUREIO_DROP_OPTIONS);
         return;
     }
-    if (e->established && !e->initiator && memcmp(p->n, e->sess_n_i, 32) == 0 &&
-        memcmp(p->echo, e->sess_n_r, 32) == 0) {
-        /* a copy of the AUTH_I that made this session: our CONFIRM was lost */
-        e->send_confirm = 1;
+    if (e->established && !e->initiator &&
+        sodium_memcmp(pkt, e->sess_auth_i, SIO_HS_PACKET_LEN) == 0) {
+        /* a copy of the AUTH_I that made this session (byte for byte: it is
+         * sealed once): our CONFIRM was lost. At most one answer per
+         * retransmission interval, so copies cannot make us talk at will. */
+        if (now >= e->confirm_at) {
+            e->send_confirm = 1;
+            e->confirm_at = after(now, e->cfg.retransmit_ms);
+        }
         return;
     }
     /* Was the AUTH_R it answers ours? Re-derive it (current or previous secret). */
@@ -559,22 +597,30 @@ static void on_auth_i(secureio_engine *e, const sio_hs_packet *p, const uint8_t 
     int why = open_auth(e, pkt, hs, 1, th, peer);
     if (why == 0 && e->established && sodium_memcmp(peer, e->peer_pk, 32) != 0)
         why = SECUREIO_DROP_PEER; /* a session's peer never changes */
-    if (why == 0 && install_session(e, 0, hs, th, peer, now) == SECUREIO_OK) {
-        /* Every AUTH_R given so far dies with the secret: a copy of an older
-         * AUTH_I can no longer bring back an older session (and its keys). */
-        if (rng(e, e->resp_secret, 32) != SECUREIO_OK)
-            close_with(e, SECUREIO_ERR_CRYPTO);
-        util_wipe(e->resp_secret_prev, sizeof e->resp_secret_prev);
-        e->have_prev_secret = 0;
-        e->rotate_at = after(now, e->cfg.rekey_interval_ms);
-        memcpy(e->sess_n_i, p->n, 32);
-        memcpy(e->sess_n_r, n_r, 32);
-        e->send_confirm = 1;
-        e->auth_i_unconfirmed = 0;
-    } else if (why != 0) {
+    if (why != 0) {
         drop(e, (secureio_drop_reason)why);
+        util_wipe(hs, sizeof hs);
+        return;
     }
+    /* Verified. Every AUTH_R given so far dies with the secret, now, whatever
+     * follows: a copy of this or an older AUTH_I can never install a session
+     * (and its keys, from counter 0) a second time. */
+    int rc = rng(e, e->resp_secret, 32);
+    util_wipe(e->resp_secret_prev, sizeof e->resp_secret_prev);
+    e->have_prev_secret = 0;
+    e->auth_r_cached = 0;
+    e->rotate_at = after(now, e->cfg.rekey_interval_ms);
+    if (rc == SECUREIO_OK)
+        rc = install_session(e, 0, hs, th, peer, now);
     util_wipe(hs, sizeof hs);
+    if (rc != SECUREIO_OK) {
+        close_with(e, rc); /* out of memory or randomness: nothing half made stays */
+        return;
+    }
+    memcpy(e->sess_auth_i, pkt, SIO_HS_PACKET_LEN);
+    e->confirm_at = after(now, e->cfg.retransmit_ms);
+    e->send_confirm = 1;
+    e->auth_i_unconfirmed = 0;
 }
 
 /* --------------------------------------------------------------- rekey */
@@ -1131,6 +1177,7 @@ int secureio_engine_tick(secureio_engine *e, uint64_t now)
         /* the responder's secret: answers to older hellos stay valid one period */
         memcpy(e->resp_secret_prev, e->resp_secret, 32);
         e->have_prev_secret = 1;
+        e->auth_r_cached = 0; /* answers come from the new secret now */
         if (rng(e, e->resp_secret, 32) != SECUREIO_OK)
             return SECUREIO_ERR_CRYPTO;
         e->rotate_at = after(now, e->cfg.rekey_interval_ms);

@@ -84,11 +84,10 @@ int tw_response_aead(tw_aead *a, const twoway_hpke_suite *suite, const uint8_t *
     twoway_hpke_slice ikm = {secret, secret_len};
     twoway_hpke_slice kl = {key_label, sizeof key_label};
     twoway_hpke_slice nl = {nonce_label, sizeof nonce_label};
+    hpke_expand_job jobs[2] = {{key, aead->key_len, &kl, 1}, {nonce, aead->nonce_len, &nl, 1}};
     int rc = kdf->extract(kdf, prk, salt, enc_len + nonce_len, &ikm, 1);
     if (rc == TWOWAY_OK)
-        rc = kdf->expand(kdf, key, aead->key_len, prk, kdf->hash_len, &kl, 1);
-    if (rc == TWOWAY_OK)
-        rc = kdf->expand(kdf, nonce, aead->nonce_len, prk, kdf->hash_len, &nl, 1);
+        rc = hpke_expand_many(kdf, prk, kdf->hash_len, jobs, 2);
     if (rc == TWOWAY_OK)
         rc = tw_aead_init_counter(a, aead, key, nonce);
     util_wipe(prk, sizeof prk);

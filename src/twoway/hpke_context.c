@@ -96,15 +96,13 @@ static int key_schedule(struct twoway_hpke_ctx *ctx, const twoway_hpke_suite *su
 
     /* key_schedule_context = mode || psk_id_hash || info_hash */
     twoway_hpke_slice ksc[3] = {{&mode, 1}, {psk_id_hash, nh}, {info_hash, nh}};
-    if (aead->id != TWOWAY_HPKE_AEAD_EXPORT_ONLY) {
-        if ((rc = hpke_labeled_expand(kdf, &sid, key, aead->key_len, secret, nh, "key", ksc, 3)) !=
-                TWOWAY_OK ||
-            (rc = hpke_labeled_expand(kdf, &sid, ctx->base_nonce, aead->nonce_len, secret, nh,
-                                      "base_nonce", ksc, 3)) != TWOWAY_OK)
-            goto done;
-    }
-    if ((rc = hpke_labeled_expand(kdf, &sid, ctx->exporter_secret, nh, secret, nh, "exp", ksc,
-                                  3)) != TWOWAY_OK)
+    /* exporter_secret, key and base_nonce, all from secret */
+    hpke_labeled_job jobs[3] = {{ctx->exporter_secret, nh, "exp", ksc, 3},
+                                {key, aead->key_len, "key", ksc, 3},
+                                {ctx->base_nonce, aead->nonce_len, "base_nonce", ksc, 3}};
+    rc = hpke_labeled_expand_many(kdf, &sid, secret, nh, jobs,
+                                  aead->id != TWOWAY_HPKE_AEAD_EXPORT_ONLY ? 3 : 1);
+    if (rc != TWOWAY_OK)
         goto done;
     if (aead->id != TWOWAY_HPKE_AEAD_EXPORT_ONLY) {
         rc = aead->init(aead, &ctx->aead_state, key);

@@ -66,6 +66,30 @@ int hpke_labeled_expand(const twoway_hpke_kdf *kdf, const hpke_suite_id *sid, ui
                         size_t out_len, const uint8_t *prk, size_t prk_len, const char *label,
                         const twoway_hpke_slice *info, size_t n_info);
 
+/* Several HKDF-Expand outputs from one PRK. For the built-in KDFs the HMAC
+ * key blocks are hashed once for all of them; other tables get one expand
+ * call per output. On failure every output is wiped. */
+typedef struct hpke_expand_job {
+    uint8_t *out;
+    size_t out_len;
+    const twoway_hpke_slice *info;
+    size_t n_info;
+} hpke_expand_job;
+int hpke_expand_many(const twoway_hpke_kdf *kdf, const uint8_t *prk, size_t prk_len,
+                     const hpke_expand_job *jobs, size_t n_jobs);
+
+/* The same with RFC 9180 labels (at most 4 outputs). */
+typedef struct hpke_labeled_job {
+    uint8_t *out;
+    size_t out_len;
+    const char *label;
+    const twoway_hpke_slice *info;
+    size_t n_info;
+} hpke_labeled_job;
+int hpke_labeled_expand_many(const twoway_hpke_kdf *kdf, const hpke_suite_id *sid,
+                             const uint8_t *prk, size_t prk_len, const hpke_labeled_job *jobs,
+                             size_t n_jobs);
+
 /* Cached, pre-fetched OpenSSL handles (fetched once per process). */
 const EVP_MD *hpke_md(uint16_t kdf_id);
 const EVP_CIPHER *hpke_cipher(uint16_t aead_id);
