@@ -265,13 +265,6 @@ static int open_checked(twoway_hpke_ctx *ctx, uint8_t *pt, size_t pt_room, const
     return rc;
 }
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n > 0 ? n : 1);
-    CHECK(p != NULL);
-    return p;
-}
-
 static uint8_t *dup_bytes(const uint8_t *p, size_t n)
 {
     uint8_t *d = xmalloc(n);

@@ -86,34 +86,6 @@ static void parse(params *p, const uint8_t *data, size_t size)
     p->body_len = size - off;
 }
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n > 0 ? n : 1);
-    CHECK(p != NULL);
-    return p;
-}
-
-typedef struct buf {
-    uint8_t *p;
-    size_t len, cap;
-} buf;
-
-static void buf_append(buf *b, const uint8_t *p, size_t n)
-{
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < n)
-            cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        CHECK(q != NULL);
-        b->p = q;
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
 static void body_new(tw_body *b, const params *p, int sealing, size_t limit)
 {
     twoway_options opt = TWOWAY_OPTIONS_INIT;

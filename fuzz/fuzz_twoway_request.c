@@ -102,34 +102,6 @@ static twoway_options options(int chunked, uint8_t *rng_state)
     return o;
 }
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n > 0 ? n : 1);
-    CHECK(p != NULL);
-    return p;
-}
-
-typedef struct buf {
-    uint8_t *p;
-    size_t len, cap;
-} buf;
-
-static void buf_append(buf *b, const uint8_t *p, size_t n)
-{
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < n)
-            cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        CHECK(q != NULL);
-        b->p = q;
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
 /* Seals pt as one final call (enough room from twoway_sealer_max_output). */
 static void seal_all(twoway_sealer *s, const uint8_t *pt, size_t pt_len, buf *out)
 {

@@ -15,6 +15,7 @@
  */
 #include "secureio/record.h"
 
+#include "common/cipher.h"
 #include "common/util.h"
 
 #include <openssl/evp.h>
@@ -23,7 +24,6 @@
 #include <string.h>
 
 /* EVP lengths are ints: feed long inputs in pieces of this size. */
-#define RECORD_PIECE ((size_t)1 << 30)
 #define RECORD_IV_LEN 12u
 
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
@@ -58,22 +58,6 @@ static uint64_t load64_le(const uint8_t *p)
     for (int i = 7; i >= 0; i--)
         v = v << 8 | p[i];
     return v;
-}
-
-/* Associated data (out NULL) or text, in pieces that fit an int. */
-static int record_feed(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len)
-{
-    int outl;
-    while (len > 0) {
-        size_t piece = len < RECORD_PIECE ? len : RECORD_PIECE;
-        if (!EVP_CipherUpdate(c, out, &outl, in, (int)piece) || (size_t)outl != piece)
-            return 0;
-        if (out != NULL)
-            out += piece;
-        in += piece;
-        len -= piece;
-    }
-    return 1;
 }
 
 int sio_record_key_init(sio_record_key *k, const uint8_t key[SIO_RECORD_KEY_LEN],
@@ -117,8 +101,9 @@ int sio_record_seal(sio_record_key *k, uint8_t *ct, uint64_t counter, const uint
     record_iv(iv, counter);
     /* ChaCha20-Poly1305's final step only computes the tag: its output
      * (none) goes to a scratch buffer, never past the caller's. */
-    if (!EVP_CipherInit_ex2(c, NULL, NULL, iv, 1, NULL) || !record_feed(c, NULL, ad, ad_len) ||
-        !record_feed(c, ct, pt, pt_len) || !EVP_CipherFinal_ex(c, scratch, &outl) || outl != 0 ||
+    if (!EVP_CipherInit_ex2(c, NULL, NULL, iv, 1, NULL) ||
+        !util_cipher_update(c, NULL, ad, ad_len) || !util_cipher_update(c, ct, pt, pt_len) ||
+        !EVP_CipherFinal_ex(c, scratch, &outl) || outl != 0 ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, SIO_RECORD_TAG_LEN, ct + pt_len) <= 0)
         return SECUREIO_ERR_CRYPTO;
     return SECUREIO_OK;
@@ -142,9 +127,9 @@ int sio_record_open(sio_record_key *k, uint8_t *pt, uint64_t counter, const uint
     memcpy(tag, ct + pt_len, SIO_RECORD_TAG_LEN);
     if (!EVP_CipherInit_ex2(c, NULL, NULL, iv, 0, NULL) ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, SIO_RECORD_TAG_LEN, tag) <= 0 ||
-        !record_feed(c, NULL, ad, ad_len))
+        !util_cipher_update(c, NULL, ad, ad_len))
         return SECUREIO_ERR_CRYPTO; /* nothing written yet */
-    if (!record_feed(c, pt, ct, pt_len)) {
+    if (!util_cipher_update(c, pt, ct, pt_len)) {
         if (pt_len > 0)
             util_wipe(pt, pt_len);
         return SECUREIO_ERR_CRYPTO;

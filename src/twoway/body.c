@@ -222,29 +222,33 @@ size_t tw_body_open_bound(const tw_body *b, size_t in_len, int final)
     return sat_add(in_len, b->have);
 }
 
-/* Makes room for n bytes in b->buf, growing geometrically but never past
- * limit, the most the buffer can ever need (n <= limit). */
-static int body_reserve(tw_body *b, size_t n, size_t limit)
+int tw_grow(uint8_t **buf, size_t *cap, size_t n, size_t limit, size_t keep)
 {
-    if (n <= b->cap)
+    if (n <= *cap)
         return TWOWAY_OK;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < n)
-        cap = cap > SIZE_MAX / 2 ? n : cap * 2;
-    if (cap > limit)
-        cap = limit;
-    uint8_t *p = malloc(cap);
+    size_t c = *cap ? *cap : 4096;
+    while (c < n)
+        c = c > SIZE_MAX / 2 ? n : c * 2;
+    if (c > limit)
+        c = limit;
+    uint8_t *p = malloc(c);
     if (p == NULL)
         return TWOWAY_ERR_NOMEM;
-    if (b->have > 0)
-        memcpy(p, b->buf, b->have);
-    if (b->buf != NULL) {
-        util_wipe(b->buf, b->cap);
-        free(b->buf);
+    if (keep > 0)
+        memcpy(p, *buf, keep);
+    if (*buf != NULL) {
+        util_wipe(*buf, *cap);
+        free(*buf);
     }
-    b->buf = p;
-    b->cap = cap;
+    *buf = p;
+    *cap = c;
     return TWOWAY_OK;
+}
+
+/* Makes room for n bytes in b->buf (never more than limit, its bound). */
+static int body_reserve(tw_body *b, size_t n, size_t limit)
+{
+    return tw_grow(&b->buf, &b->cap, n, limit, b->have);
 }
 
 /* Appends in[in_len] to b->buf, which may hold at most limit bytes. */

@@ -7,6 +7,7 @@
  */
 #include "twoway/hpke_internal.h"
 
+#include "common/cipher.h"
 #include "common/util.h"
 
 #include <limits.h>
@@ -14,7 +15,6 @@
 
 #define AEAD_TAG_LEN 16
 /* EVP lengths are ints: feed long inputs in pieces of this size. */
-#define AEAD_PIECE ((size_t)1 << 30)
 
 static int aead_init(const twoway_hpke_aead *aead, void **state, const uint8_t *key)
 {
@@ -44,28 +44,14 @@ static void aead_free(void *state)
     EVP_CIPHER_CTX_free(state);
 }
 
-static int aead_feed(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len)
-{
-    int outl;
-    while (len > 0) {
-        size_t piece = len < AEAD_PIECE ? len : AEAD_PIECE;
-        if (!EVP_CipherUpdate(c, out, &outl, in, (int)piece) || (size_t)outl != piece)
-            return 0;
-        if (out != NULL)
-            out += piece;
-        in += piece;
-        len -= piece;
-    }
-    return 1;
-}
-
 static int aead_seal(void *state, uint8_t *ct, const uint8_t *nonce, const uint8_t *aad,
                      size_t aad_len, const uint8_t *pt, size_t pt_len)
 {
     EVP_CIPHER_CTX *c = state;
     int outl;
-    if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) || !aead_feed(c, NULL, aad, aad_len) ||
-        !aead_feed(c, ct, pt, pt_len) || !EVP_CipherFinal_ex(c, ct + pt_len, &outl) ||
+    if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) ||
+        !util_cipher_update(c, NULL, aad, aad_len) || !util_cipher_update(c, ct, pt, pt_len) ||
+        !EVP_CipherFinal_ex(c, ct + pt_len, &outl) ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, ct + pt_len) <= 0)
         return TWOWAY_ERR_CRYPTO;
     return TWOWAY_OK;
@@ -84,7 +70,7 @@ static int aead_open(void *state, uint8_t *pt, const uint8_t *nonce, const uint8
     memcpy(tag, ct + pt_len, AEAD_TAG_LEN);
     if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 0, NULL) ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) <= 0 ||
-        !aead_feed(c, NULL, aad, aad_len) || !aead_feed(c, pt, ct, pt_len))
+        !util_cipher_update(c, NULL, aad, aad_len) || !util_cipher_update(c, pt, ct, pt_len))
         goto fail;
     if (!EVP_CipherFinal_ex(c, pt + pt_len, &outl))
         goto fail;

@@ -91,6 +91,10 @@ typedef struct tw_body {
     uint64_t opened; /* chunks (or bodies) that authenticated */
 } tw_body;
 
+/* Grows *buf (wiping the old one) to at least n bytes, geometrically but
+ * never past limit (n <= limit), keeping its first keep bytes. */
+int tw_grow(uint8_t **buf, size_t *cap, size_t n, size_t limit, size_t keep);
+
 void tw_body_init(tw_body *b, const tw_opts *o);
 void tw_body_clear(tw_body *b);
 

@@ -38,31 +38,6 @@ void tw_pull_clear(tw_pull *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Grows *buf (wiping the old one) to at least n bytes, geometrically but
- * never past limit (n <= limit), keeping its first keep bytes. */
-static int grow(uint8_t **buf, size_t *cap, size_t n, size_t limit, size_t keep)
-{
-    if (n <= *cap)
-        return TWOWAY_OK;
-    size_t c = *cap ? *cap : 4096;
-    while (c < n)
-        c = c > SIZE_MAX / 2 ? n : c * 2;
-    if (c > limit)
-        c = limit;
-    uint8_t *p = malloc(c);
-    if (p == NULL)
-        return TWOWAY_ERR_NOMEM;
-    if (keep > 0)
-        memcpy(p, *buf, keep);
-    if (*buf != NULL) {
-        util_wipe(*buf, *cap);
-        free(*buf);
-    }
-    *buf = p;
-    *cap = c;
-    return TWOWAY_OK;
-}
-
 /* Reads until len bytes or the end; *got is what was read. */
 static int read_full(twoway_read_fn read, void *src, uint8_t *buf, size_t len, size_t *got)
 {
@@ -104,7 +79,7 @@ static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
     int rc, final;
     if (s->body.chunked) {
         /* one chunk of plaintext (twoway: one source read, one chunk) */
-        rc = grow(&s->pull.in, &s->pull.in_cap, s->body.max_chunk_len, s->body.max_chunk_len, 0);
+        rc = tw_grow(&s->pull.in, &s->pull.in_cap, s->body.max_chunk_len, s->body.max_chunk_len, 0);
         if (rc == TWOWAY_OK)
             rc = read_full(read, src, s->pull.in, s->body.max_chunk_len, &got);
         final = got < s->body.max_chunk_len;
@@ -124,7 +99,7 @@ static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
             }
             if (want > limit - got)
                 want = limit - got;
-            rc = grow(&s->pull.in, &s->pull.in_cap, got + want, limit, got);
+            rc = tw_grow(&s->pull.in, &s->pull.in_cap, got + want, limit, got);
             if (rc == TWOWAY_OK)
                 rc = read_full(read, src, s->pull.in + got, want, &r);
             if (rc != TWOWAY_OK)
@@ -137,7 +112,7 @@ static int seal_next(twoway_sealer *s, twoway_read_fn read, void *src)
     }
     if (rc == TWOWAY_OK) {
         n = twoway_sealer_max_output(s, got);
-        rc = n == SIZE_MAX ? TWOWAY_ERR_TOO_BIG : grow(&s->pull.out, &s->pull.out_cap, n, n, 0);
+        rc = n == SIZE_MAX ? TWOWAY_ERR_TOO_BIG : tw_grow(&s->pull.out, &s->pull.out_cap, n, n, 0);
     }
     if (rc == TWOWAY_OK) {
         n = s->pull.out_cap;
@@ -191,13 +166,13 @@ int twoway_opener_read(twoway_opener *o, twoway_read_fn read, void *src, uint8_t
             return TWOWAY_OK;
         if (o->failed)
             return TWOWAY_ERR_STATE;
-        int rc = grow(&o->pull.in, &o->pull.in_cap, TW_PULL_INPUT_LEN, TW_PULL_INPUT_LEN, 0);
+        int rc = tw_grow(&o->pull.in, &o->pull.in_cap, TW_PULL_INPUT_LEN, TW_PULL_INPUT_LEN, 0);
         size_t got = 0, n;
         if (rc == TWOWAY_OK)
             rc = read_full(read, src, o->pull.in, TW_PULL_INPUT_LEN, &got);
         if (rc == TWOWAY_OK) {
             n = twoway_opener_max_output(o, got);
-            rc = grow(&o->pull.out, &o->pull.out_cap, n > 0 ? n : 1, n > 0 ? n : 1, 0);
+            rc = tw_grow(&o->pull.out, &o->pull.out_cap, n > 0 ? n : 1, n > 0 ? n : 1, 0);
         }
         if (rc == TWOWAY_OK) {
             n = o->pull.out_cap;
