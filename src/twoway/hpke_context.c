@@ -7,6 +7,7 @@
 
 #include "common/util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,56 @@ static void ctx_cleanup(struct twoway_hpke_ctx *ctx)
     util_wipe(ctx, sizeof *ctx);
 }
 
+/*
+ * psk_id_hash = LabeledExtract("", "psk_id_hash", "") is the same for every
+ * base and auth mode setup of a suite: with the built-in KDFs it is kept
+ * (it is public) for a few suites, found by their ids.
+ */
+#define PSK_ID_CACHE 16
+static struct {
+    uint16_t kem, kdf, aead;
+    uint8_t hash[TWOWAY_HPKE_MAX_SECRET_LEN];
+} psk_id_cache[PSK_ID_CACHE];
+static size_t psk_id_cached;
+static pthread_mutex_t psk_id_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int builtin_kdf(const twoway_hpke_kdf *kdf)
+{
+    return kdf == &hpke_kdf_hkdf_sha256 || kdf == &hpke_kdf_hkdf_sha384 ||
+           kdf == &hpke_kdf_hkdf_sha512;
+}
+
+static int empty_psk_id_hash(const twoway_hpke_suite *suite, const hpke_suite_id *sid, uint8_t *out)
+{
+    const twoway_hpke_kdf *kdf = suite->kdf;
+    size_t nh = kdf->hash_len;
+    int found = 0;
+    if (builtin_kdf(kdf) && pthread_mutex_lock(&psk_id_lock) == 0) {
+        for (size_t i = 0; i < psk_id_cached && !found; i++)
+            if (psk_id_cache[i].kem == suite->kem->id && psk_id_cache[i].kdf == kdf->id &&
+                psk_id_cache[i].aead == suite->aead->id) {
+                memcpy(out, psk_id_cache[i].hash, nh);
+                found = 1;
+            }
+        pthread_mutex_unlock(&psk_id_lock);
+    }
+    if (found)
+        return TWOWAY_OK;
+    twoway_hpke_slice empty = {NULL, 0};
+    int rc = hpke_labeled_extract(kdf, sid, out, NULL, 0, "psk_id_hash", &empty, 1);
+    if (rc == TWOWAY_OK && builtin_kdf(kdf) && pthread_mutex_lock(&psk_id_lock) == 0) {
+        if (psk_id_cached < PSK_ID_CACHE) {
+            psk_id_cache[psk_id_cached].kem = suite->kem->id;
+            psk_id_cache[psk_id_cached].kdf = kdf->id;
+            psk_id_cache[psk_id_cached].aead = suite->aead->id;
+            memcpy(psk_id_cache[psk_id_cached].hash, out, nh);
+            psk_id_cached++;
+        }
+        pthread_mutex_unlock(&psk_id_lock);
+    }
+    return rc;
+}
+
 /* KeySchedule<ROLE>(mode, shared_secret, info, psk, psk_id) into ctx. */
 static int key_schedule(struct twoway_hpke_ctx *ctx, const twoway_hpke_suite *suite,
                         enum hpke_role role, const mode_inputs *mi, const uint8_t *shared_secret,
@@ -86,8 +137,10 @@ static int key_schedule(struct twoway_hpke_ctx *ctx, const twoway_hpke_suite *su
     hpke_suite_id_hpke(&sid, suite->kem->id, kdf->id, aead->id);
 
     in = (twoway_hpke_slice){info, info_len};
-    if ((rc = hpke_labeled_extract(kdf, &sid, psk_id_hash, NULL, 0, "psk_id_hash", &mi->psk_id,
-                                   1)) != TWOWAY_OK ||
+    if ((rc = mi->psk_id.len == 0
+                  ? empty_psk_id_hash(suite, &sid, psk_id_hash)
+                  : hpke_labeled_extract(kdf, &sid, psk_id_hash, NULL, 0, "psk_id_hash",
+                                         &mi->psk_id, 1)) != TWOWAY_OK ||
         (rc = hpke_labeled_extract(kdf, &sid, info_hash, NULL, 0, "info_hash", &in, 1)) !=
             TWOWAY_OK ||
         (rc = hpke_labeled_extract(kdf, &sid, secret, shared_secret, suite->kem->secret_len,
