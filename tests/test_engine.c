@@ -431,6 +431,27 @@ static void test_direction_keys(void)
     free_pair(&a, &b);
 }
 
+/* §16 item 13: no static key. Two sessions of the same identities and PSK
+ * seal the same message at the same counter under different keys. */
+static void test_no_static_key(void)
+{
+    uint8_t rec[2][MAXP];
+    size_t n[2];
+    psk_case = 0;
+    for (int run = 0; run < 2; run++) {
+        peer a, b;
+        det_state = 100 + (uint64_t)run; /* fresh randomness per session */
+        make_pair(&a, &b, set_psk);
+        CHECK(connect_pair(&a, &b));
+        n[run] = send_msg(&a, &b, 0, "same message", rec[run]);
+        free_pair(&a, &b);
+    }
+    CHECK_EQ_UINT(n[0], n[1]);
+    CHECK(memcmp(rec[0], rec[1], SIO_RECORD_HEADER_LEN) == 0); /* same epoch, counter */
+    CHECK(memcmp(rec[0] + SIO_RECORD_HEADER_LEN, rec[1] + SIO_RECORD_HEADER_LEN,
+                 n[0] - SIO_RECORD_HEADER_LEN) != 0);
+}
+
 /* §16 item 4: low-order X25519 points are refused, without a crash. */
 static void test_low_order_points(void)
 {
@@ -902,6 +923,7 @@ int main(void)
     test_replay();
     test_direction_keys();
     test_low_order_points();
+    test_no_static_key();
     test_handshake_replay();
     test_restart_and_stale_auth_i();
     test_no_takeover();
