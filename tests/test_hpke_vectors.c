@@ -1,6 +1,6 @@
 /*
  * Every entry of the official RFC 9180 test vectors
- * (../shared/vectors/hpke-rfc9180.json): DeriveKeyPair for every key, the
+ * (tests/vectors/hpke-rfc9180.json): DeriveKeyPair for every key, the
  * encapsulation, the key schedule (base_nonce, exporter_secret), every
  * encryption in both directions and every export, through the public API
  * plus the test-only ephemeral-key entry point.

@@ -1,6 +1,6 @@
 /*
  * Key configurations (RFC 9458 §3, application/ohttp-keys) and the receiver's
- * key ring: the two published configurations of ../shared/vectors/
+ * key ring: the two published configurations of tests/vectors/
  * ohttp-rfc9458.json decoded and re-encoded byte for byte, round trips,
  * every truncation, what is skipped and what is rejected, buffer sizes; the
  * ring's additions, removals, lookups, receiver setups, export, custom

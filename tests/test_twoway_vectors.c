@@ -1,5 +1,5 @@
 /*
- * Byte-for-byte: every vector of ../shared/vectors/twoway.json (RFC 9458
+ * Byte-for-byte: every vector of tests/vectors/twoway.json (RFC 9458
  * Appendix A, the chunked-OHTTP draft example, derived one-to-one and
  * one-to-many cases, chunk framing alone) and the RFC 9458 file's
  * intermediate values.

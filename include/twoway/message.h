@@ -6,7 +6,7 @@
  * open it. The receiver seals responses that only that client can open: each
  * response key is derived from the request's HPKE context, so a response is
  * bound to its request. The format is docs/TWOWAY.md (and
- * ../shared/specs/twoway-format.md):
+ * the format specification, twoway-format.md):
  *
  *   request   = hdr(7) || enc || body                 hdr = key_id || kem || kdf || aead
  *   response  = response_nonce(max(Nn, Nk)) || body
