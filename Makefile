@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Convenience wrapper around CMake (GNU make). The real build is CMakeLists.txt;
 # `make help` lists the targets. A build folder is configured only once (when
 # it has no CMakeCache.txt): later runs just build, incrementally. To change

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench-hpke: single-shot HPKE seal and open, base mode, 1 KiB messages, for
  * every built-in KEM, beside the raw OpenSSL operations that HPKE cannot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench-record: libsecureio's records (src/secureio/record.h: XChaCha20-
  * Poly1305 as HChaCha20 once per key + OpenSSL's ChaCha20-Poly1305 per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench-session: messages through two established secureio engines in one
  * process (A seals with secureio_engine_send, B opens with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench-twoway: twoway messages beside the raw OpenSSL work they are built
  * on, measured in the same run.

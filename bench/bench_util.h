@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The timing harness of the benchmarks: best-of-rounds rates, measured
  * interleaved with the raw primitive so that both see the same load.

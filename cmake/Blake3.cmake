@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # BLAKE3: the system library when pkg-config knows `libblake3`; otherwise the
 # official C sources, compiled into libsecureio. Debian's librust-blake3-dev
 # installs them under its cargo registry folder; -DBLAKE3_C_DIR=... overrides.

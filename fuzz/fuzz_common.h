@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the HPKE fuzz targets share: an invariant check that aborts (so
  * libFuzzer records the input), and the built-in algorithm identifiers.

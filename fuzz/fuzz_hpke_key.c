@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: HPKE key import and derivation (DeserializePublicKey,
  * DeserializePrivateKey, DeriveKeyPair) for the five built-in DHKEMs.

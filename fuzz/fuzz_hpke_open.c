@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the receiving side of HPKE (SetupR, Open, Export and the
  * single-shot Open) for every built-in suite and mode, plus a seal/open round

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: OHTTP key configurations (RFC 9458 §3) and
  * application/ohttp-keys lists (twoway_key_config_decode,

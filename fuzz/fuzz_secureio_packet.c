@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-secureio_packet: the secureio engine's packet decoding and handshake.
  *

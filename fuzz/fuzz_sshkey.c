@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: OpenSSH key formats of libsecureio
  * (include/secureio/identity.h): secureio_identity_decode (the

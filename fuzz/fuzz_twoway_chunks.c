@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the chunk reader of twoway message bodies (tw_body, the
  * internal engine under every opener: QUIC varint lengths, a final chunk

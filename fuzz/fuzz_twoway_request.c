@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: twoway message openers on arbitrary input — a request
  * opener over a fixed X25519 key ring, a response opener over a fixed

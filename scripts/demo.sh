@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What `make demo` runs after hpke-demo: a request and its response through
 # the `twoway` command-line tool (docs/CLI.md), in a temporary folder,
 # printing each step; then a chunked round trip of a few MB.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages that building and testing libtwoway/libsecureio
 # need, and only those that are missing. Safe to run again: when everything is
 # present it only checks (no apt-get update) and returns at once.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * BLAKE3 known answers (the official test vectors, tests/support/blake3_kat.h)
  * through libsecureio's KDF wrappers: plain hash, keyed hash and derive_key,

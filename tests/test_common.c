@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The small shared helpers in src/common: constant-time comparisons,
  * big-endian integers, overflow checks, wiping.

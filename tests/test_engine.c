@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The secureio engine, driven by hand: the handshake, authorization, PSK,
  * messages, rekey, close, stream framing, configuration checks, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HPKE round trips over every option: 5 KEMs x 3 KDFs x 4 AEADs x 4 modes,
  * messages of several sizes, in place and not; keys serialized and read

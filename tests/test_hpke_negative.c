@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HPKE: every way the input can be wrong. Tampered ciphertext, AAD and enc;
  * the wrong key, suite or mode; PSK inputs that do not go together; invalid

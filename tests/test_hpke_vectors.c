@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Every entry of the official RFC 9180 test vectors
  * (tests/vectors/hpke-rfc9180.json): DeriveKeyPair for every key, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Ed25519 identities in OpenSSH's formats (include/secureio/identity.h):
  * private key files against a file ssh-keygen wrote (embedded) and against

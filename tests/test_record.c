@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Records (src/secureio/record.h): XChaCha20-Poly1305 byte for byte against
  * libsodium's crypto_aead_xchacha20poly1305_ietf_* and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The replay window (src/secureio/replay.h) against its rule: in order, out
  * of order, duplicates, too old, the exact edges, huge jumps up to 2^64-1,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Two secureio engines over the simulated network (tests/sim/netsim.c):
  * clean, lossy (up to 50 %), reordering, duplicating and corrupting links,

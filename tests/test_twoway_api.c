@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Round trips of twoway messages over every suite, chunked and not,
  * one-to-one and one-to-many, sizes around the chunk size, the push

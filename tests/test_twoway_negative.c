@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Negative tests of twoway messages: every way a request, a response, a
  * one-to-many request or a saved context can be wrong, and every misuse of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A 1 GiB chunked request and its 1 GiB chunked response, streamed through
  * the pull interface (sealer) into the push interface (opener) in one

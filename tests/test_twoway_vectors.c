@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Byte-for-byte: every vector of tests/vectors/twoway.json (RFC 9458
  * Appendix A, the chunked-OHTTP draft example, derived one-to-one and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hpke-demo: what `make demo` runs. Walks through HPKE (RFC 9180) with
  * libtwoway's public API: key generation, serialization, a context that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * twoway: seal and open HPKE requests and responses (the twoway format,
  * Oblivious HTTP and chunked OHTTP) from the command line. docs/CLI.md.

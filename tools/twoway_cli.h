@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The `twoway` command-line tool: helpers shared by its subcommands
  * (twoway.c) and kept in twoway_io.c: messages, algorithm names, files

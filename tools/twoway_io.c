@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The `twoway` command-line tool: messages, algorithm names, files written
  * atomically, and the private key file (see twoway_cli.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secureio/engine.h — the secure session engine, sans-I/O.
  *

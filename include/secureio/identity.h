@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secureio/identity.h — long-term Ed25519 identities in OpenSSH's formats.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * twoway/hpke.h — Hybrid Public Key Encryption, RFC 9180.
  *

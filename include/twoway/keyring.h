@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * twoway/keyring.h — OHTTP key configurations (RFC 9458 §3,
  * application/ohttp-keys) and the receiver's key ring.

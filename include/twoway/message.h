@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * twoway/message.h — HPKE request/response messages (the twoway format,
  * byte-compatible with Oblivious HTTP, RFC 9458, and chunked OHTTP).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * twoway — HPKE (RFC 9180) request/response messaging. The umbrella header.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "cipher.h"
 
 #define CIPHER_PIECE ((size_t)1 << 30)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An OpenSSL cipher update over lengths of any size: EVP takes int lengths,
  * so long inputs go in pieces. Shared by both libraries' AEADs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Small internal helpers shared by both libraries: wiping secrets,
  * constant-time comparison, big-endian integers, checked arithmetic.

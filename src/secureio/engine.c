@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The secureio session engine (include/secureio/engine.h), sans-I/O.
  *

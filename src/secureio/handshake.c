@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The key schedule (handshake.h). Context strings are distinct per use, so
  * no key can stand for another.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The secureio key schedule and handshake cryptography (docs/PROTOCOL.md):
  * the transcript hash, the handshake secret (with the optional PSK mixed in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "secureio/kdf.h"
 
 #include "common/util.h"

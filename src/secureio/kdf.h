@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The secureio key derivation: BLAKE3 in its derive_key and keyed modes.
  * Every key the protocol uses comes out of these two functions, each with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key lists: the set of Ed25519 public keys a peer is authorized by, read
  * from authorized_keys-style text (include/secureio/identity.h,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Records: XChaCha20-Poly1305 as HChaCha20 (libsodium) once per key and
  * OpenSSL's ChaCha20-Poly1305 per record (the construction: record.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Records: XChaCha20-Poly1305 (the IETF construction, byte-identical to
  * libsodium's crypto_aead_xchacha20poly1305_ietf_*), computed as HChaCha20

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The replay window: a ring of SIO_REPLAY_WORDS words (the rule and the
  * layout: replay.h).

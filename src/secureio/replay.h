@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The replay window of one receive key: a sliding bitmap of the last
  * SIO_REPLAY_WINDOW counters (WireGuard's size, RFC 6479's scheme). Only

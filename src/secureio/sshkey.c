@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Ed25519 identities in OpenSSH's formats (include/secureio/identity.h):
  * the openssh-key-v1 private key file (OpenSSH's PROTOCOL.key), unencrypted

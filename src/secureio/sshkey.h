@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What sshkey.c shares with the rest of libsecureio (keylist.c) and with the
  * tests. Internal: not installed, not exported from the shared library (the

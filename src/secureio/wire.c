@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Encoding and parsing of secureio packets and frames (wire.h).
  */

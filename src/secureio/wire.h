@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The secureio wire format (docs/PROTOCOL.md): handshake packets, record
  * headers and the frames inside records. Pure encoding and parsing; the

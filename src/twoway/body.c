@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A message body: its AEAD (per-chunk nonces) and the chunk framing of
  * draft-ietf-ohai-chunked-ohttp (QUIC varint lengths, a final chunk with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A request's context and the response keys derived from it
  * (twoway-format §5, RFC 9458 §4.4):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The request header (key id and algorithm ids) and the HPKE info string.
  */

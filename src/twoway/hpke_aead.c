@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The built-in HPKE AEAD tables: AES-128-GCM, AES-256-GCM and
  * ChaCha20-Poly1305 on OpenSSL's EVP_CIPHER, and export-only.

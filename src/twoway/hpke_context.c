@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HPKE contexts (RFC 9180 §5): mode checks, the key schedule, Seal/Open with
  * the sequence number, Export, and the single-shot APIs (§6).

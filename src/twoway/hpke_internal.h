@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal to libtwoway's HPKE: the key object, the context, the cached
  * OpenSSL algorithm handles and the labeled KDF helpers of RFC 9180 §4.

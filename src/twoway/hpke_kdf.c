@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HKDF (RFC 5869) over OpenSSL's digests, as the built-in HPKE KDF tables,
  * and the labeled Extract/Expand of RFC 9180 §4.

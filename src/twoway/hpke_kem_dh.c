@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * DHKEM (RFC 9180 §4.1) over OpenSSL: P-256, P-384, P-521, X25519, X448.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HPKE key objects: the public API over the KEM tables' key operations.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry of built-in HPKE algorithms, and the OpenSSL digests and
  * ciphers they use, fetched once per process.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Test-only entry points of libtwoway's HPKE. They are not exported from the
  * shared library and no public header declares them: only programs that link

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * OHTTP key configurations (RFC 9458 §3) and application/ohttp-keys lists.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The receiver's key ring: (key id, suite, borrowed private key) entries
  * behind a read-write lock. Lookups, receiver setups and exports take the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal to libtwoway's messages: options, randomness, the AEAD of a
  * message body (an HPKE context's sequence or a counter nonce), the chunk

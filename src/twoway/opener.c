@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Openers: requests (one-to-one and one-to-many) and responses. The prefix
  * (hdr || enc, the response nonce, the multi nonce) is gathered from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pull interface: sealers and openers driven by a read callback, with
  * their own bounded buffers (one chunk of plaintext, one of output).

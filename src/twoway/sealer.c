@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sealers: requests (one-to-one and one-to-many) and responses.
  *

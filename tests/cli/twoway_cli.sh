@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Tests of the `twoway` command-line tool (docs/CLI.md):
 #
 #   tests/cli/twoway_cli.sh PATH/TO/twoway [--big]

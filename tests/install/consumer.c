@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A program of a library user: it sees only the installed headers and
  * libraries (tests/install/run.sh builds it through pkg-config and through

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Does an installed libtwoway/libsecureio work for a library user?
 #
 #   tests/install/run.sh BUILD_DIR

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A deterministic network simulator for secureio engines: two endpoints, a
  * seeded link per direction (loss, duplication, reordering, corruption,

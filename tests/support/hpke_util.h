@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Helpers shared by the HPKE test programs (implementation: hpke_util.c).
  * Each counts as a CHECK and returns NULL / non-zero on failure.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tj: a small, strict JSON reader for the test suite.  See json.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tj: a small, strict JSON reader (RFC 8259) for the test suite.
  *

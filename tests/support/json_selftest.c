@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Self-test of the tj JSON reader (tests/support/json.c).
  */
