@@ -81,6 +81,9 @@ typedef enum secureio_drop_reason {
     SECUREIO_DROP_OPTIONS        /* the peer's options do not agree with ours (e.g. PSK) */
 } secureio_drop_reason;
 
+/* A short static English phrase for a drop reason (never NULL). */
+SECUREIO_API const char *secureio_drop_reason_str(int reason);
+
 typedef struct secureio_event {
     secureio_event_type type;
     int err;         /* CLOSED: the reason */
@@ -161,6 +164,14 @@ typedef struct secureio_stats {
     uint64_t stream_bytes_buffered; /* stream transports: a partial packet */
 } secureio_stats;
 
+/*
+ * A new engine (state NEW) for cfg, which is copied (the objects it points
+ * to are borrowed). SECUREIO_ERR_ARG names the first wrong field in
+ * secureio_error_detail(), checked in this order: out, cfg, version,
+ * identity, accept_any_peer (0 or 1), some peer allowed (peer_key,
+ * allowed_peers or accept_any_peer), psk with psk_len, psk_len at least
+ * SECUREIO_MIN_PSK_LEN, stream (0 or 1), max_packet_len in range.
+ */
 SECUREIO_API SECUREIO_MUST_CHECK int secureio_engine_new(secureio_engine **out,
                                                          const secureio_config *cfg);
 /* Begins the key exchange (both sides may start at once). */

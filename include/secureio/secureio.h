@@ -46,6 +46,18 @@ enum secureio_error {
 /* A static English sentence for an error code (never NULL). */
 SECUREIO_API const char *secureio_strerror(int err);
 
+/*
+ * More about the last failure, in this thread, of a function that gives
+ * details: which file and why (errno's text), which line of a key list,
+ * what a key file is instead of the one expected, which field of a
+ * configuration is wrong. "" when there is nothing more to say than
+ * secureio_strerror(). The functions that give details (the file functions
+ * of <secureio/identity.h> and secureio_engine_new) clear it when they
+ * start; others leave it alone. The text stays valid until this thread's
+ * next call to one of them.
+ */
+SECUREIO_API const char *secureio_error_detail(void);
+
 /* The library's version as "MAJOR.MINOR.PATCH". */
 SECUREIO_API const char *secureio_version(void);
 

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "error.h"
 #include "handshake.h"
 #include "record.h"
 #include "replay.h"
@@ -880,20 +881,45 @@ static void on_packet(secureio_engine *e, const uint8_t *pkt, size_t len, uint64
 
 /* ------------------------------------------------------------- public */
 
+/* The first thing wrong with cfg (in the order engine.h documents), or NULL. */
+static const char *config_problem(const secureio_config *cfg)
+{
+    if (cfg == NULL)
+        return "cfg is NULL";
+    if (cfg->version != SECUREIO_CONFIG_VERSION)
+        return "cfg->version is not SECUREIO_CONFIG_VERSION (start from SECUREIO_CONFIG_INIT)";
+    if (cfg->identity == NULL)
+        return "cfg->identity is NULL";
+    if (cfg->accept_any_peer != 0 && cfg->accept_any_peer != 1)
+        return "cfg->accept_any_peer is neither 0 nor 1";
+    if (cfg->peer_key == NULL && cfg->allowed_peers == NULL && cfg->accept_any_peer != 1)
+        return "no peer is allowed: set cfg->peer_key, cfg->allowed_peers or "
+               "cfg->accept_any_peer = 1";
+    if (cfg->psk == NULL && cfg->psk_len > 0)
+        return "cfg->psk is NULL but cfg->psk_len is not 0";
+    if (cfg->psk_len > 0 && cfg->psk_len < SECUREIO_MIN_PSK_LEN)
+        return "cfg->psk_len is below SECUREIO_MIN_PSK_LEN (32 bytes)";
+    if (cfg->stream != 0 && cfg->stream != 1)
+        return "cfg->stream is neither 0 nor 1";
+    if (cfg->max_packet_len != 0 && (cfg->max_packet_len < SECUREIO_MIN_PACKET_LEN ||
+                                     cfg->max_packet_len > SECUREIO_MAX_PACKET_LEN))
+        return "cfg->max_packet_len is outside SECUREIO_MIN_PACKET_LEN..SECUREIO_MAX_PACKET_LEN";
+    return NULL;
+}
+
 int secureio_engine_new(secureio_engine **out, const secureio_config *cfg)
 {
-    if (out == NULL)
+    sio_detail_clear();
+    if (out == NULL) {
+        sio_detail("secureio_engine_new: out is NULL");
         return SECUREIO_ERR_ARG;
+    }
     *out = NULL;
-    if (cfg == NULL || cfg->version != SECUREIO_CONFIG_VERSION || cfg->identity == NULL ||
-        (cfg->peer_key == NULL && cfg->allowed_peers == NULL && cfg->accept_any_peer != 1) ||
-        (cfg->accept_any_peer != 0 && cfg->accept_any_peer != 1) ||
-        (cfg->psk == NULL && cfg->psk_len > 0) ||
-        (cfg->psk_len > 0 && cfg->psk_len < SECUREIO_MIN_PSK_LEN) ||
-        (cfg->stream != 0 && cfg->stream != 1) ||
-        (cfg->max_packet_len != 0 && (cfg->max_packet_len < SECUREIO_MIN_PACKET_LEN ||
-                                      cfg->max_packet_len > SECUREIO_MAX_PACKET_LEN)))
+    const char *problem = config_problem(cfg);
+    if (problem != NULL) {
+        sio_detail("secureio_engine_new: %s", problem);
         return SECUREIO_ERR_ARG;
+    }
     if (sodium_init() < 0)
         return SECUREIO_ERR_CRYPTO;
     secureio_engine *e = calloc(1, sizeof *e);

@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <secureio/engine.h>
 #include <secureio/secureio.h>
 
 #include "build_info.h"
+#include "secureio/error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 const char *secureio_strerror(int err)
 {
@@ -27,7 +34,54 @@ const char *secureio_strerror(int err)
     }
 }
 
+const char *secureio_drop_reason_str(int reason)
+{
+    switch (reason) {
+    case SECUREIO_DROP_MALFORMED: return "malformed packet";
+    case SECUREIO_DROP_AUTH: return "failed authentication";
+    case SECUREIO_DROP_REPLAY: return "replayed or too old";
+    case SECUREIO_DROP_STALE: return "handshake packet for no handshake in progress";
+    case SECUREIO_DROP_PEER: return "identity not authorized";
+    case SECUREIO_DROP_RATE: return "over the handshake rate limit";
+    case SECUREIO_DROP_NO_KEY: return "no key for its epoch";
+    case SECUREIO_DROP_OPTIONS: return "options disagree (PSK or version)";
+    default: return "unknown reason";
+    }
+}
+
 const char *secureio_version(void)
 {
     return SECUREIO_VERSION_STRING;
+}
+
+/* ------------------------------------------------------------- details */
+
+#define DETAIL_MAX 512u
+static _Thread_local char detail[DETAIL_MAX];
+
+const char *secureio_error_detail(void)
+{
+    return detail;
+}
+
+void sio_detail(const char *fmt, ...)
+{
+    va_list ap;
+    int saved = errno;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void sio_detail_errno(const char *path)
+{
+    int saved = errno;
+    sio_detail("%s: %s", path, strerror(saved));
+    errno = saved;
+}
+
+void sio_detail_clear(void)
+{
+    detail[0] = '\0';
 }

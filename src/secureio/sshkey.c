@@ -12,6 +12,9 @@
 #endif
 
 #include "secureio/sshkey.h"
+#include "secureio/error.h"
+
+#include "common/file.h"
 
 #include <secureio/identity.h>
 
@@ -665,61 +668,46 @@ void secureio_public_key_fingerprint(const uint8_t pk[SECUREIO_PUBLIC_KEY_LEN],
 
 /* ------------------------------------------------------------------ files */
 
+/* 1 if needle[n] occurs in text[len]. */
+static int find(const char *text, size_t len, const char *needle, size_t n)
+{
+    for (size_t i = 0; n <= len && i <= len - n; i++)
+        if (memcmp(text + i, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* The detail of a private key file that did not decode. */
+static void identity_load_detail(int rc, const char *path, const char *text, size_t len)
+{
+    size_t s = 0;
+    while (s < len && (is_blank(text[s]) || text[s] == '\n' || text[s] == '\r'))
+        s++;
+    if (len - s >= 4 && memcmp(text + s, "ssh-", 4) == 0 && !find(text, len, PEM_BEGIN, PEM_BEGIN_LEN))
+        sio_detail("%s: this is a public key line; an identity is a private key file "
+                   "(the file without .pub)",
+                   path);
+    else if (rc == SECUREIO_ERR_ENCRYPTED_KEY)
+        sio_detail("%s: protected by a passphrase; remove it with ssh-keygen -p -f %s", path, path);
+    else if (rc == SECUREIO_ERR_UNSUPPORTED)
+        sio_detail("%s: not an Ed25519 OpenSSH key (make one with ssh-keygen -t ed25519)", path);
+    else if (rc == SECUREIO_ERR_FORMAT && !find(text, len, PEM_BEGIN, PEM_BEGIN_LEN))
+        sio_detail("%s: not an OpenSSH private key file (no \"" PEM_BEGIN "\" line)", path);
+    else
+        sio_detail("%s: %s", path, secureio_strerror(rc));
+}
+
 int sio_read_file(const char *path, size_t max, char **out, size_t *out_len)
 {
-    *out = NULL;
-    *out_len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return SECUREIO_ERR_IO;
-    size_t cap = max < 4096 ? max + 1 : 4096, len = 0;
-    char *buf = malloc(cap);
-    int rc = SECUREIO_OK, saved = 0;
-    if (buf == NULL) {
-        close(fd);
-        return SECUREIO_ERR_NOMEM;
+    int rc = util_read_file(path, max, out, out_len);
+    switch (rc) {
+    case 0: return SECUREIO_OK;
+    case UTIL_FILE_TOO_BIG:
+        sio_detail("%s: larger than %zu bytes: not a key file", path, max);
+        return SECUREIO_ERR_LIMIT;
+    case UTIL_FILE_NOMEM: return SECUREIO_ERR_NOMEM;
+    default: sio_detail_errno(path); return SECUREIO_ERR_IO;
     }
-    for (;;) {
-        if (len == cap) {
-            if (cap > max) { /* max + 1 bytes read: too long */
-                rc = SECUREIO_ERR_LIMIT;
-                break;
-            }
-            size_t ncap = cap > max / 2 ? max + 1 : cap * 2;
-            char *nbuf = malloc(ncap);
-            if (nbuf == NULL) {
-                rc = SECUREIO_ERR_NOMEM;
-                break;
-            }
-            memcpy(nbuf, buf, len);
-            sodium_memzero(buf, len); /* it may hold a private key */
-            free(buf);
-            buf = nbuf;
-            cap = ncap;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            saved = errno;
-            rc = SECUREIO_ERR_IO;
-            break;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    if (rc != SECUREIO_OK) {
-        sodium_memzero(buf, len);
-        free(buf);
-        if (saved != 0)
-            errno = saved;
-        return rc;
-    }
-    *out = buf;
-    *out_len = len;
-    return SECUREIO_OK;
 }
 
 int secureio_identity_load(secureio_identity **out, const char *path)
@@ -731,10 +719,13 @@ int secureio_identity_load(secureio_identity **out, const char *path)
         return SECUREIO_ERR_ARG;
     char *text;
     size_t len;
+    sio_detail_clear();
     int rc = sio_read_file(path, SECUREIO_MAX_KEY_FILE_LEN, &text, &len);
     if (rc != SECUREIO_OK)
         return rc;
     rc = secureio_identity_decode(out, text, len);
+    if (rc != SECUREIO_OK)
+        identity_load_detail(rc, path, text, len);
     sodium_memzero(text, len);
     free(text);
     return rc;
@@ -746,9 +737,18 @@ int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *pa
         return SECUREIO_ERR_ARG;
     char *text;
     size_t len;
+    sio_detail_clear();
     int rc = sio_read_file(path, SECUREIO_MAX_KEY_FILE_LEN, &text, &len);
     if (rc != SECUREIO_OK)
         return rc;
+    if (find(text, len, PEM_BEGIN, PEM_BEGIN_LEN)) {
+        sio_detail("%s: this is a private key file; a public key is its .pub file "
+                   "(\"ssh-ed25519 AAAA...\", ssh-keygen -y -f %s prints it)",
+                   path, path);
+        sodium_memzero(text, len);
+        free(text);
+        return SECUREIO_ERR_FORMAT;
+    }
     rc = SECUREIO_ERR_FORMAT; /* no key line */
     size_t pos = 0;
     while (pos < len) {
@@ -763,6 +763,12 @@ int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *pa
         rc = secureio_public_key_parse(pk, line, line_len, NULL, 0);
         break;
     }
+    if (rc != SECUREIO_OK)
+        sio_detail("%s: %s", path,
+                   rc == SECUREIO_ERR_UNSUPPORTED ? "not an ssh-ed25519 key (only Ed25519 keys are used)"
+                   : pos >= len && rc == SECUREIO_ERR_FORMAT
+                       ? "no \"ssh-ed25519 AAAA...\" public key line"
+                       : "malformed public key line");
     free(text);
     return rc;
 }
@@ -779,110 +785,23 @@ static char *path_with(const char *path, const char *suffix)
     return p;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/*
- * Writes data to a new temporary file next to path ("path.XXXXXXXXXXXXXXXX.tmp",
- * O_CREAT|O_EXCL, the mode set exactly whatever the umask), flushed to disk
- * and closed. *tmp: its malloc'd name. On failure nothing is left behind.
- */
-static int write_temp(const char *path, const char *data, size_t len, mode_t mode, char **tmp)
-{
-    *tmp = NULL;
-    size_t plen = strlen(path);
-    char *name = malloc(plen + 1 + 16 + 4 + 1);
-    if (name == NULL)
-        return SECUREIO_ERR_NOMEM;
-    int fd = -1;
-    for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
-        uint8_t rnd[8];
-        char hex[17];
-        randombytes_buf(rnd, sizeof rnd);
-        sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
-        memcpy(name, path, plen);
-        name[plen] = '.';
-        memcpy(name + plen + 1, hex, 16);
-        memcpy(name + plen + 17, ".tmp", 5);
-        fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        int saved = errno;
-        free(name);
-        errno = saved;
-        return SECUREIO_ERR_IO;
-    }
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        int saved = errno;
-        close(fd);
-        unlink(name);
-        free(name);
-        errno = saved;
-        return SECUREIO_ERR_IO;
-    }
-    if (close(fd) != 0) {
-        int saved = errno;
-        unlink(name);
-        free(name);
-        errno = saved;
-        return SECUREIO_ERR_IO;
-    }
-    *tmp = name;
-    return SECUREIO_OK;
-}
-
-/* Flushes the directory holding path, so that a rename survives a crash
- * (best effort: some file systems refuse to sync a directory). */
-static void sync_dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (slash == NULL)
-        dir = path_with(".", "");
-    else if (slash == path)
-        dir = path_with("/", "");
-    else {
-        size_t n = (size_t)(slash - path);
-        dir = malloc(n + 1);
-        if (dir != NULL) {
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
-    }
-    if (dir == NULL)
-        return;
-    int saved = errno;
-    int fd = open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    errno = saved;
-    free(dir);
-}
-
 /* Returned (internally) by save_files when no_replace is set and path exists. */
 #define SAVE_EXISTS 1
 
+/* A util_* file result as a secureio error (with the detail for path). */
+static int file_error(int rc, const char *path)
+{
+    if (rc == UTIL_FILE_NOMEM)
+        return SECUREIO_ERR_NOMEM;
+    sio_detail_errno(path);
+    return SECUREIO_ERR_IO;
+}
+
 /*
- * Both files, each through its temporary file: the private key renamed into
- * place first, then the public one. With no_replace, the private key is put
- * in place with link(), which fails if path exists (SAVE_EXISTS: another
- * process created it first), falling back to rename() on file systems
- * without hard links.
+ * Both files, each through its temporary file: the private key put in
+ * place first, then the public one. With no_replace, the private key is
+ * placed with link(), which fails if path exists (SAVE_EXISTS: another
+ * process created it first).
  */
 static int save_files(const secureio_identity *id, const char *path, const char *comment,
                       int no_replace)
@@ -909,41 +828,31 @@ static int save_files(const secureio_identity *id, const char *path, const char 
     char *tmp_priv = NULL, *tmp_pub = NULL;
     if (rc == SECUREIO_OK && pub_path == NULL)
         rc = SECUREIO_ERR_NOMEM;
-    if (rc == SECUREIO_OK)
-        rc = write_temp(path, priv, priv_len, 0600, &tmp_priv);
+    int urc = 0;
+    if (rc == SECUREIO_OK && (urc = util_write_temp(path, priv, priv_len, 0600, &tmp_priv)) != 0)
+        rc = file_error(urc, path);
     int saved = errno;
     sodium_memzero(priv, priv_len);
     free(priv);
     errno = saved;
-    if (rc == SECUREIO_OK)
-        rc = write_temp(pub_path, pub, pub_len, 0644, &tmp_pub);
-
+    if (rc == SECUREIO_OK && (urc = util_write_temp(pub_path, pub, pub_len, 0644, &tmp_pub)) != 0)
+        rc = file_error(urc, pub_path);
     if (rc == SECUREIO_OK) {
-        int placed = 0;
-        if (no_replace) {
-            if (link(tmp_priv, path) == 0) {
-                placed = 1;
-                unlink(tmp_priv);
-            } else if (errno == EEXIST) {
-                rc = SAVE_EXISTS;
-            } else if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS &&
-                       errno != EMLINK) {
-                rc = SECUREIO_ERR_IO;
-            }
-        }
-        if (rc == SECUREIO_OK && !placed && rename(tmp_priv, path) != 0)
-            rc = SECUREIO_ERR_IO;
-        if (rc == SECUREIO_OK) {
-            free(tmp_priv);
-            tmp_priv = NULL; /* in place */
-            if (rename(tmp_pub, pub_path) != 0)
-                rc = SECUREIO_ERR_IO;
-            else {
-                free(tmp_pub);
-                tmp_pub = NULL;
-            }
-            sync_dir_of(path);
-        }
+        urc = util_place_file(tmp_priv, path, no_replace);
+        free(tmp_priv);
+        tmp_priv = NULL; /* placed or removed */
+        if (urc == UTIL_FILE_EXISTS)
+            rc = SAVE_EXISTS;
+        else if (urc != 0)
+            rc = file_error(urc, path);
+    }
+    if (rc == SECUREIO_OK) {
+        urc = util_place_file(tmp_pub, pub_path, 0);
+        free(tmp_pub);
+        tmp_pub = NULL;
+        if (urc != 0)
+            rc = file_error(urc, pub_path);
+        util_sync_dir_of(path);
     }
     saved = errno;
     if (tmp_priv != NULL) {
@@ -961,6 +870,7 @@ static int save_files(const secureio_identity *id, const char *path, const char 
 
 int secureio_identity_save(const secureio_identity *id, const char *path, const char *comment)
 {
+    sio_detail_clear();
     return save_files(id, path, comment, 0);
 }
 
@@ -977,6 +887,7 @@ int secureio_identity_load_or_create(secureio_identity **out, const char *path, 
     int rc = secureio_identity_load(out, path);
     if (rc != SECUREIO_ERR_IO || errno != ENOENT)
         return rc;
+    sio_detail_clear(); /* a missing file is what this function is for */
 
     secureio_identity *id;
     rc = secureio_identity_generate(&id);
