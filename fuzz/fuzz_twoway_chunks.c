@@ -152,7 +152,7 @@ static int open_pieces(const params *p, size_t limit, const uint8_t *in, size_t 
         uint8_t *out = xmalloc(bound);
         rc = tw_body_open(&b, out, &w, in + off, n, final);
         CHECK(rc == TWOWAY_OK || rc == TWOWAY_ERR_AUTH || rc == TWOWAY_ERR_TRUNCATED ||
-              rc == TWOWAY_ERR_TOO_BIG);
+              rc == TWOWAY_ERR_TOO_BIG || rc == TWOWAY_ERR_EMPTY_CHUNK || rc == TWOWAY_ERR_FORMAT);
         CHECK(w <= bound);
         if (rc != TWOWAY_OK)
             CHECK(w == 0);

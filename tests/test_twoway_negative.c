@@ -357,8 +357,10 @@ static int body_code(const model *m, const uint8_t *b, size_t len, int key_ok)
         }
         if (v > m->open_max + TAG)
             return TWOWAY_ERR_TOO_BIG;
-        if (v <= TAG)
-            return TWOWAY_ERR_AUTH; /* empty non-final chunk (chunked-08 §6) */
+        if (v == TAG)
+            return TWOWAY_ERR_EMPTY_CHUNK; /* empty non-final chunk (chunked-08 §6) */
+        if (v < TAG)
+            return TWOWAY_ERR_FORMAT; /* too short to hold a tag */
         if (len - pos < v)
             return TWOWAY_ERR_TRUNCATED; /* cut inside a chunk */
         int ok = key_ok && idx < m->n && !m->fr[idx].final && m->fr[idx].len == v &&
@@ -962,7 +964,7 @@ static void hand_built_bodies(void)
             put_chunk(&b, &a, NULL, 0, 1);
             tw_aead_clear(&a);
             for (size_t step = 0; step < 3; step++)
-                EXPECT_RC(body_open_all(aeads[i], b.p, b.len, step, &pt), TWOWAY_ERR_AUTH,
+                EXPECT_RC(body_open_all(aeads[i], b.p, b.len, step, &pt), TWOWAY_ERR_EMPTY_CHUNK,
                           "empty non-final chunk %s, aead %u, step %zu", where ? "last" : "first",
                           aeads[i], step);
             CHECK_EQ_UINT(pt.len, where ? 3 * 2 : 0); /* abc, released by both split runs */
@@ -973,10 +975,9 @@ static void hand_built_bodies(void)
             memset(m, 0x5a, sizeof m);
             m[0] = v;
             pt.len = 0;
-            EXPECT_RC(body_open_all(aeads[i], m, 1 + v, 0, &pt), TWOWAY_ERR_AUTH, "chunk length %u",
-                      v);
-            EXPECT_RC(body_open_all(aeads[i], m, 1, 0, &pt), TWOWAY_ERR_AUTH,
-                      "chunk length %u alone", v);
+            int want = v == TAG ? TWOWAY_ERR_EMPTY_CHUNK : TWOWAY_ERR_FORMAT;
+            EXPECT_RC(body_open_all(aeads[i], m, 1 + v, 0, &pt), want, "chunk length %u", v);
+            EXPECT_RC(body_open_all(aeads[i], m, 1, 0, &pt), want, "chunk length %u alone", v);
         }
         /* a final chunk with content, after a data chunk and alone */
         b.len = pt.len = 0;
@@ -1011,7 +1012,7 @@ static void hand_built_bodies(void)
 }
 
 /* The same in real messages, sealed through the sealers' own body AEAD:
- * an empty non-final chunk (AUTH), content in the final chunk (accepted;
+ * an empty non-final chunk (EMPTY_CHUNK), content in the final chunk (accepted;
  * too much of it: TOO_BIG). */
 static void hand_built_messages(fx *f)
 {
@@ -1045,7 +1046,7 @@ static void hand_built_messages(fx *f)
                 put_chunk(&b, &s->body.aead, NULL, 0, 0);
                 CHECK_EQ_INT(tw_body_seal(&s->body, out, &w, want, want_len, 1), TWOWAY_OK);
                 test_buf_append(&b, out, w);
-                expect = TWOWAY_ERR_AUTH;
+                expect = TWOWAY_ERR_EMPTY_CHUNK;
                 break;
             case 1: /* everything in the final chunk */
                 put_chunk(&b, &s->body.aead, want, want_len, 1);
@@ -1601,7 +1602,9 @@ static void api_misuse(fx *f)
     CHECK(twoway_opener_context(o) == NULL);
     n = sizeof out;
     CHECK_EQ_INT(twoway_opener_update(o, out, &n, x.req.p, TWOWAY_HEADER_LEN), TWOWAY_OK);
-    CHECK_EQ_INT(twoway_opener_header(o, &h), TWOWAY_ERR_STATE); /* enc not read yet */
+    /* the header is there as soon as its 7 bytes are read */
+    CHECK_EQ_INT(twoway_opener_header(o, &h), TWOWAY_OK);
+    CHECK(h.key_id == KEY_ID && h.kem_id == f->suite.kem->id);
     n = sizeof out;
     CHECK_EQ_INT(
         twoway_opener_update(o, out, &n, x.req.p + TWOWAY_HEADER_LEN, f->suite.kem->enc_len),

@@ -47,11 +47,22 @@ enum twoway_error {
     TWOWAY_ERR_TRUNCATED = -14,    /* the message ended early (e.g. before its final chunk) */
     TWOWAY_ERR_TOO_BIG = -15,      /* a chunk or message is larger than the configured limit */
     TWOWAY_ERR_FORMAT = -16,       /* malformed encoding (e.g. a key configuration) */
-    TWOWAY_ERR_IO = -17            /* a read callback or file descriptor failed */
+    TWOWAY_ERR_IO = -17,           /* a read callback, file descriptor or file failed */
+    TWOWAY_ERR_EMPTY_CHUNK = -18   /* a non-final chunk without data (chunked OHTTP forbids it) */
 };
 
 /* A static English sentence for an error code (never NULL). */
 TWOWAY_API const char *twoway_strerror(int err);
+
+/*
+ * More about the last failure, in this thread, of a function that gives
+ * details (the key file functions of <twoway/keyfile.h>): which file and
+ * why (errno's text), which line and what is wrong with it. "" when there
+ * is nothing more to say than twoway_strerror(). Those functions clear it
+ * when they start; others leave it alone. Valid until this thread's next
+ * call to one of them.
+ */
+TWOWAY_API const char *twoway_error_detail(void);
 
 /* The library's version as "MAJOR.MINOR.PATCH". */
 TWOWAY_API const char *twoway_version(void);

@@ -178,6 +178,30 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_suite_from_ids(twoway_hpke_suite *s
                                                             uint16_t kem_id, uint16_t kdf_id,
                                                             uint16_t aead_id);
 
+/* ------------------------------------------------------ algorithm names */
+
+typedef enum twoway_hpke_alg {
+    TWOWAY_HPKE_ALG_KEM = 0,
+    TWOWAY_HPKE_ALG_KDF = 1,
+    TWOWAY_HPKE_ALG_AEAD = 2
+} twoway_hpke_alg;
+
+/*
+ * Names of the built-in algorithms, as key files and the twoway CLI spell
+ * them: KEMs x25519, p256, p384, p521, x448; KDFs sha256, sha384, sha512;
+ * AEADs aes128gcm, aes256gcm, chacha20poly1305, export-only. The short
+ * name, or RFC 9180's ("DHKEM(X25519, HKDF-SHA256)", "HKDF-SHA256",
+ * "AES-128-GCM", ...); NULL for an identifier that is not built in.
+ */
+TWOWAY_API const char *twoway_hpke_alg_name(twoway_hpke_alg kind, uint16_t id);
+TWOWAY_API const char *twoway_hpke_alg_rfc_name(twoway_hpke_alg kind, uint16_t id);
+/* The identifier of a name: the short one, RFC 9180's, or a hyphenated
+ * spelling (p-256, dhkem-x25519, hkdf-sha256, aes-128-gcm,
+ * chacha20-poly1305); ASCII case does not matter. TWOWAY_ERR_UNSUPPORTED
+ * for an unknown name. */
+TWOWAY_API TWOWAY_MUST_CHECK int twoway_hpke_alg_from_name(twoway_hpke_alg kind, const char *name,
+                                                           uint16_t *id);
+
 /* ------------------------------------------------------------------- keys */
 
 /* A fresh random key pair. */

@@ -84,6 +84,36 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_configs_decode(twoway_key_config *cf
                                                            size_t *n, const uint8_t *in,
                                                            size_t in_len);
 
+/*
+ * The configuration of key (a key pair or a public key of a built-in or
+ * custom KEM) under key_id, accepting the (KDF, AEAD) pairs suites[n_suites]
+ * (1 to TWOWAY_KEY_CONFIG_MAX_SUITES, none twice; written as given).
+ */
+TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_config_of_key(twoway_key_config *cfg, uint8_t key_id,
+                                                          const twoway_hpke_key *key,
+                                                          const twoway_symmetric_suite *suites,
+                                                          size_t n_suites);
+
+/* Any key id, for twoway_key_configs_select. */
+#define TWOWAY_ANY_KEY_ID (-1)
+
+/*
+ * What a client does with a receiver's application/ohttp-keys list: picks
+ * the first configuration kept by twoway_key_configs_decode() with key_id
+ * (TWOWAY_ANY_KEY_ID: any) that accepts a (KDF, AEAD) pair matching kdf_id
+ * and aead_id (0: any; the configuration's first matching pair is taken),
+ * and gives it in *cfg with its built-in suite in *suite. A malformed list
+ * is refused whole (as by twoway_key_configs_decode);
+ * TWOWAY_ERR_KEY_MISMATCH when no configuration has key_id,
+ * TWOWAY_ERR_UNSUPPORTED when those that have it accept no matching pair.
+ * twoway_request_sealer_new_for_configs() (message.h) does this and seals.
+ */
+TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_configs_select(twoway_key_config *cfg,
+                                                           twoway_hpke_suite *suite,
+                                                           const uint8_t *list, size_t list_len,
+                                                           int key_id, uint16_t kdf_id,
+                                                           uint16_t aead_id);
+
 /* --------------------------------------------------------------- key ring */
 
 /*
@@ -114,9 +144,21 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_keyring_new(twoway_keyring **out);
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_keyring_add(twoway_keyring *ring, uint8_t key_id,
                                                     const twoway_hpke_suite *suite,
                                                     const twoway_hpke_key *key);
+/*
+ * Adds key under cfg->key_id for every (KDF, AEAD) pair of cfg, all or none
+ * (TWOWAY_ERR_ARG if any of them is in the ring already). cfg must be key's
+ * configuration: its KEM and public key (TWOWAY_ERR_ARG otherwise); its
+ * pairs must be built in (TWOWAY_ERR_UNSUPPORTED). The key is borrowed, as
+ * by twoway_keyring_add(). Key files (<twoway/keyfile.h>) are added with
+ * twoway_keyring_load_key_file(), which gives the key to the ring.
+ */
+TWOWAY_API TWOWAY_MUST_CHECK int twoway_keyring_add_config(twoway_keyring *ring,
+                                                           const twoway_key_config *cfg,
+                                                           const twoway_hpke_key *key);
 /* Removes the entry; TWOWAY_ERR_KEY_MISMATCH if there is none. It waits for
  * the requests being set up with the key; after it returns, the ring no
- * longer touches the key, which the caller may then free. */
+ * longer touches the key, which the caller may then free (a key the ring
+ * owns is freed with the last entry that holds it). */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_keyring_remove(twoway_keyring *ring, uint8_t key_id,
                                                        uint16_t kem_id, uint16_t kdf_id,
                                                        uint16_t aead_id);
@@ -131,7 +173,8 @@ TWOWAY_API size_t twoway_keyring_count(const twoway_keyring *ring);
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_keyring_export_configs(const twoway_keyring *ring,
                                                                uint8_t *out, size_t *out_len);
 
-/* Frees the ring (not the keys). No other call may use the ring meanwhile. */
+/* Frees the ring, and the keys it owns (those of key files); borrowed keys
+ * stay the caller's. No other call may use the ring meanwhile. */
 TWOWAY_API void twoway_keyring_free(twoway_keyring *ring);
 
 #ifdef __cplusplus

@@ -6,8 +6,8 @@
  * A client seals a request to a receiver's public key; only that receiver can
  * open it. The receiver seals responses that only that client can open: each
  * response key is derived from the request's HPKE context, so a response is
- * bound to its request. The format is docs/TWOWAY.md (and
- * the format specification, twoway-format.md):
+ * bound to its request. The format, byte by byte: twoway(3) and TWOWAY.md in
+ * the package's documentation folder (share/doc/secureio):
  *
  *   request   = hdr(7) || enc || body                 hdr = key_id || kem || kdf || aead
  *   response  = response_nonce(max(Nn, Nk)) || body
@@ -142,6 +142,13 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_context_save(const twoway_context *ctx,
                                                      size_t *out_len);
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_context_load(twoway_context **out, const uint8_t *blob,
                                                      size_t blob_len);
+/* A loaded context's response media type (the one it was saved for: its
+ * responses must use it), *len its length; NULL for a live context, which
+ * serves any media type. */
+TWOWAY_API const uint8_t *twoway_context_response_media_type(const twoway_context *ctx,
+                                                             size_t *len);
+/* The request's suite (the KEM, KDF and AEAD its responses use). */
+TWOWAY_API const twoway_hpke_suite *twoway_context_suite(const twoway_context *ctx);
 /* Only for contexts made by twoway_multi_encapsulate or twoway_context_load;
  * the others belong to their sealer or opener. */
 TWOWAY_API void twoway_context_free(twoway_context *ctx);
@@ -158,6 +165,17 @@ TWOWAY_API TWOWAY_MUST_CHECK int
 twoway_request_sealer_new(twoway_sealer **out, const twoway_hpke_suite *suite, uint8_t key_id,
                           const twoway_hpke_key *recipient, const uint8_t *request_media_type,
                           size_t request_media_type_len, const twoway_options *opt);
+
+/*
+ * Client: a request to a receiver's application/ohttp-keys list (RFC 9458
+ * §3), as clients get it: the configuration and suite that
+ * twoway_key_configs_select() picks for key_id (TWOWAY_ANY_KEY_ID),
+ * kdf_id and aead_id (0: any). Its errors, then those above.
+ */
+TWOWAY_API TWOWAY_MUST_CHECK int twoway_request_sealer_new_for_configs(
+    twoway_sealer **out, const uint8_t *configs, size_t configs_len, int key_id, uint16_t kdf_id,
+    uint16_t aead_id, const uint8_t *request_media_type, size_t request_media_type_len,
+    const twoway_options *opt);
 
 /* Server: a response to the request behind ctx. Draws max(Nn, Nk) random
  * bytes (the response nonce); each call makes a new, independent response. */
@@ -268,8 +286,17 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_opener_final(twoway_opener *o, uint8_t *
                                                      size_t *out_len, const uint8_t *in,
                                                      size_t in_len);
 
-/* The request header read by a request opener (TWOWAY_ERR_STATE before it). */
+/* The request header read by a request or one-to-many opener: its key id
+ * and algorithms, as soon as its 7 bytes are read, and still after a
+ * failure (a request no key matches, one that does not authenticate), so
+ * that a server can log what a refused request named. TWOWAY_ERR_STATE
+ * before, and for response openers. */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_opener_header(const twoway_opener *o, twoway_header *hdr);
+/* How many chunks (an unchunked body counts as one) authenticated so far.
+ * A failure when this is 0 means nothing of the body was ever authentic:
+ * the wrong key or request, the wrong framing or media type, or an
+ * alteration of its start. */
+TWOWAY_API uint64_t twoway_opener_authenticated(const twoway_opener *o);
 /*
  * The request's context, to seal responses with: NULL until some of the
  * request authenticated (the whole body when unchunked, a first chunk when

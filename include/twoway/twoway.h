@@ -6,7 +6,9 @@
 #define TWOWAY_TWOWAY_H
 
 #include <twoway/common.h>
+#include <twoway/frame.h>
 #include <twoway/hpke.h>
+#include <twoway/keyfile.h>
 #include <twoway/keyring.h>
 #include <twoway/message.h>
 

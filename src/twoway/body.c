@@ -308,10 +308,13 @@ static int read_length(tw_body *b, const uint8_t *in, size_t in_len, size_t *use
     }
     if (v > (uint64_t)b->max_chunk_len + tag)
         return TWOWAY_ERR_TOO_BIG;
-    /* A non-final chunk carries data (chunked-08 §6): an empty one (or one
-     * too short to hold a tag) is an error. */
-    if (v <= tag)
-        return TWOWAY_ERR_AUTH;
+    /* A non-final chunk carries data (chunked-08 §6): an empty one is an
+     * error of its own (the sender is broken), one too short to hold a tag
+     * is malformed. Both are seen from the length alone. */
+    if (v == tag)
+        return TWOWAY_ERR_EMPTY_CHUNK;
+    if (v < tag)
+        return TWOWAY_ERR_FORMAT;
     b->chunk_len = (size_t)v;
     b->st = TW_BODY_CHUNK;
     return TWOWAY_OK;

@@ -46,6 +46,21 @@ void twoway_context_free(twoway_context *ctx)
     free(ctx);
 }
 
+const uint8_t *twoway_context_response_media_type(const twoway_context *ctx, size_t *len)
+{
+    if (len != NULL)
+        *len = 0;
+    if (ctx == NULL || ctx->hctx != NULL || len == NULL)
+        return NULL;
+    *len = ctx->media_len;
+    return ctx->media;
+}
+
+const twoway_hpke_suite *twoway_context_suite(const twoway_context *ctx)
+{
+    return ctx == NULL ? NULL : &ctx->suite;
+}
+
 size_t tw_response_nonce_len(const twoway_hpke_suite *suite)
 {
     size_t nn = suite->aead->nonce_len, nk = suite->aead->key_len;

@@ -2,6 +2,12 @@
 #include <twoway/common.h>
 
 #include "build_info.h"
+#include "twoway/error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 const char *twoway_strerror(int err)
 {
@@ -26,7 +32,9 @@ const char *twoway_strerror(int err)
     case TWOWAY_ERR_TRUNCATED: return "the message is truncated: it ended before it was complete";
     case TWOWAY_ERR_TOO_BIG: return "a chunk or message is larger than the configured limit";
     case TWOWAY_ERR_FORMAT: return "malformed encoding";
-    case TWOWAY_ERR_IO: return "reading the input failed";
+    case TWOWAY_ERR_IO: return "reading or writing failed (a read callback, a file)";
+    case TWOWAY_ERR_EMPTY_CHUNK:
+        return "a non-final chunk carries no data (chunked OHTTP forbids it: the sender is broken)";
     default: return "unknown error";
     }
 }
@@ -34,4 +42,36 @@ const char *twoway_strerror(int err)
 const char *twoway_version(void)
 {
     return SECUREIO_VERSION_STRING;
+}
+
+/* ------------------------------------------------------------- details */
+
+#define DETAIL_MAX 512u
+static _Thread_local char detail[DETAIL_MAX];
+
+const char *twoway_error_detail(void)
+{
+    return detail;
+}
+
+void tw_detail(const char *fmt, ...)
+{
+    va_list ap;
+    int saved = errno;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void tw_detail_errno(const char *path)
+{
+    int saved = errno;
+    tw_detail("%s: %s", path, strerror(saved));
+    errno = saved;
+}
+
+void tw_detail_clear(void)
+{
+    detail[0] = '\0';
 }

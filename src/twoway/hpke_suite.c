@@ -5,6 +5,8 @@
  */
 #include "twoway/hpke_internal.h"
 
+#include "common/util.h"
+
 #include <pthread.h>
 
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
@@ -116,4 +118,95 @@ int hpke_suite_check(const twoway_hpke_suite *suite)
         aead->tag_len > TWOWAY_HPKE_MAX_TAG_LEN)
         return TWOWAY_ERR_ARG;
     return TWOWAY_OK;
+}
+
+/* ------------------------------------------------------------------ names */
+
+typedef struct alg_name {
+    uint16_t id;
+    const char *name, *alias, *rfc;
+} alg_name;
+
+static const alg_name kem_names[] = {
+    {TWOWAY_HPKE_KEM_X25519_SHA256, "x25519", "dhkem-x25519", "DHKEM(X25519, HKDF-SHA256)"},
+    {TWOWAY_HPKE_KEM_P256_SHA256, "p256", "p-256", "DHKEM(P-256, HKDF-SHA256)"},
+    {TWOWAY_HPKE_KEM_P384_SHA384, "p384", "p-384", "DHKEM(P-384, HKDF-SHA384)"},
+    {TWOWAY_HPKE_KEM_P521_SHA512, "p521", "p-521", "DHKEM(P-521, HKDF-SHA512)"},
+    {TWOWAY_HPKE_KEM_X448_SHA512, "x448", "dhkem-x448", "DHKEM(X448, HKDF-SHA512)"},
+};
+static const alg_name kdf_names[] = {
+    {TWOWAY_HPKE_KDF_HKDF_SHA256, "sha256", "hkdf-sha256", "HKDF-SHA256"},
+    {TWOWAY_HPKE_KDF_HKDF_SHA384, "sha384", "hkdf-sha384", "HKDF-SHA384"},
+    {TWOWAY_HPKE_KDF_HKDF_SHA512, "sha512", "hkdf-sha512", "HKDF-SHA512"},
+};
+static const alg_name aead_names[] = {
+    {TWOWAY_HPKE_AEAD_AES_128_GCM, "aes128gcm", "aes-128-gcm", "AES-128-GCM"},
+    {TWOWAY_HPKE_AEAD_AES_256_GCM, "aes256gcm", "aes-256-gcm", "AES-256-GCM"},
+    {TWOWAY_HPKE_AEAD_CHACHA20_POLY1305, "chacha20poly1305", "chacha20-poly1305",
+     "ChaCha20Poly1305"},
+    {TWOWAY_HPKE_AEAD_EXPORT_ONLY, "export-only", "exportonly", "Export-only"},
+};
+
+static const alg_name *names_of(twoway_hpke_alg kind, size_t *n)
+{
+    switch (kind) {
+    case TWOWAY_HPKE_ALG_KEM: *n = UTIL_ARRAY_LEN(kem_names); return kem_names;
+    case TWOWAY_HPKE_ALG_KDF: *n = UTIL_ARRAY_LEN(kdf_names); return kdf_names;
+    case TWOWAY_HPKE_ALG_AEAD: *n = UTIL_ARRAY_LEN(aead_names); return aead_names;
+    default: *n = 0; return NULL;
+    }
+}
+
+static const alg_name *name_entry(twoway_hpke_alg kind, uint16_t id)
+{
+    size_t n;
+    const alg_name *t = names_of(kind, &n);
+    for (size_t i = 0; i < n; i++)
+        if (t[i].id == id)
+            return &t[i];
+    return NULL;
+}
+
+/* ASCII case-insensitive equality (no locale). */
+static int same_name(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return 0;
+        if (x == 0)
+            return 1;
+    }
+}
+
+const char *twoway_hpke_alg_name(twoway_hpke_alg kind, uint16_t id)
+{
+    const alg_name *e = name_entry(kind, id);
+    return e == NULL ? NULL : e->name;
+}
+
+const char *twoway_hpke_alg_rfc_name(twoway_hpke_alg kind, uint16_t id)
+{
+    const alg_name *e = name_entry(kind, id);
+    return e == NULL ? NULL : e->rfc;
+}
+
+int twoway_hpke_alg_from_name(twoway_hpke_alg kind, const char *name, uint16_t *id)
+{
+    size_t n;
+    const alg_name *t = names_of(kind, &n);
+    if (name == NULL || id == NULL || t == NULL)
+        return TWOWAY_ERR_ARG;
+    for (size_t i = 0; i < n; i++) {
+        if (same_name(name, t[i].name) || same_name(name, t[i].alias) ||
+            same_name(name, t[i].rfc)) {
+            *id = t[i].id;
+            return TWOWAY_OK;
+        }
+    }
+    return TWOWAY_ERR_UNSUPPORTED;
 }

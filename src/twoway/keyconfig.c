@@ -246,3 +246,68 @@ int twoway_key_configs_decode(twoway_key_config *cfgs, size_t max, size_t *n, co
     *n = kept;
     return kept > max ? TWOWAY_ERR_BUFFER : TWOWAY_OK;
 }
+
+int twoway_key_config_of_key(twoway_key_config *cfg, uint8_t key_id, const twoway_hpke_key *key,
+                             const twoway_symmetric_suite *suites, size_t n_suites)
+{
+    if (cfg == NULL || key == NULL || (suites == NULL && n_suites > 0) || n_suites == 0 ||
+        n_suites > TWOWAY_KEY_CONFIG_MAX_SUITES)
+        return TWOWAY_ERR_ARG;
+    const twoway_hpke_kem *kem = twoway_hpke_key_kem(key);
+    size_t pk_len = 0;
+    const uint8_t *pk = twoway_hpke_key_public(key, &pk_len);
+    if (kem == NULL || pk == NULL || pk_len == 0 || pk_len > TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN)
+        return TWOWAY_ERR_ARG;
+    for (size_t i = 0; i < n_suites; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (suites[j].kdf_id == suites[i].kdf_id && suites[j].aead_id == suites[i].aead_id)
+                return TWOWAY_ERR_ARG;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->key_id = key_id;
+    cfg->kem_id = kem->id;
+    cfg->public_key_len = pk_len;
+    memcpy(cfg->public_key, pk, pk_len);
+    cfg->n_suites = n_suites;
+    memcpy(cfg->suites, suites, n_suites * sizeof *suites);
+    return TWOWAY_OK;
+}
+
+int twoway_key_configs_select(twoway_key_config *cfg, twoway_hpke_suite *suite,
+                              const uint8_t *list, size_t list_len, int key_id, uint16_t kdf_id,
+                              uint16_t aead_id)
+{
+    size_t n = 0;
+    if (cfg == NULL || suite == NULL || (list == NULL && list_len > 0) ||
+        key_id < TWOWAY_ANY_KEY_ID || key_id > 255)
+        return TWOWAY_ERR_ARG;
+    /* the whole list first: a malformed one is refused whole */
+    int rc = twoway_key_configs_decode(NULL, 0, &n, list, list_len);
+    if (rc != TWOWAY_OK && rc != TWOWAY_ERR_BUFFER)
+        return rc;
+    int found_id = 0;
+    for (size_t off = 0; off < list_len;) {
+        size_t entry_len = util_load16_be(list + off); /* checked by the decode above */
+        const uint8_t *entry = list + off + KC_LIST_PREFIX_LEN;
+        off += KC_LIST_PREFIX_LEN + entry_len;
+        twoway_key_config c;
+        size_t len;
+        if (config_parse(&c, entry, entry_len, &len) != TWOWAY_OK)
+            continue; /* skipped by the decode too */
+        if (key_id != TWOWAY_ANY_KEY_ID && c.key_id != key_id)
+            continue;
+        found_id = 1;
+        for (size_t i = 0; i < c.n_suites; i++) {
+            if ((kdf_id != 0 && c.suites[i].kdf_id != kdf_id) ||
+                (aead_id != 0 && c.suites[i].aead_id != aead_id))
+                continue;
+            rc = twoway_hpke_suite_from_ids(suite, c.kem_id, c.suites[i].kdf_id,
+                                            c.suites[i].aead_id);
+            if (rc != TWOWAY_OK)
+                return rc;
+            *cfg = c;
+            return TWOWAY_OK;
+        }
+    }
+    return found_id ? TWOWAY_ERR_UNSUPPORTED : TWOWAY_ERR_KEY_MISMATCH;
+}

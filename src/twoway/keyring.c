@@ -27,7 +27,8 @@
 typedef struct ring_entry {
     uint8_t key_id;
     twoway_hpke_suite suite;
-    const twoway_hpke_key *key; /* borrowed */
+    const twoway_hpke_key *key; /* borrowed, or owned (freed with its last entry) */
+    int owned;
 } ring_entry;
 
 struct twoway_keyring {
@@ -71,10 +72,25 @@ int twoway_keyring_new(twoway_keyring **out)
     return TWOWAY_OK;
 }
 
+/* 1 if an entry other than skip holds key. Under a lock (or alone). */
+static int key_used_elsewhere(const twoway_keyring *ring, size_t skip, const twoway_hpke_key *key)
+{
+    for (size_t j = 0; j < ring->n; j++)
+        if (j != skip && ring->entries[j].key == key)
+            return 1;
+    return 0;
+}
+
 void twoway_keyring_free(twoway_keyring *ring)
 {
     if (ring == NULL)
         return;
+    /* each owned key once: with the last entry that holds it */
+    for (size_t i = ring->n; i-- > 0;) {
+        ring->n = i + 1;
+        if (ring->entries[i].owned && !key_used_elsewhere(ring, i, ring->entries[i].key))
+            twoway_hpke_key_free((twoway_hpke_key *)(uintptr_t)ring->entries[i].key);
+    }
     pthread_rwlock_destroy(ring->lock);
     free(ring->entries);
     free(ring);
@@ -112,10 +128,10 @@ static size_t find(const twoway_keyring *ring, uint8_t key_id, uint16_t kem_id, 
     return i;
 }
 
-int twoway_keyring_add(twoway_keyring *ring, uint8_t key_id, const twoway_hpke_suite *suite,
-                       const twoway_hpke_key *key)
+/* Whether key may be added under suite. */
+static int entry_check(const twoway_hpke_suite *suite, const twoway_hpke_key *key)
 {
-    if (ring == NULL || suite == NULL || key == NULL)
+    if (suite == NULL || key == NULL)
         return TWOWAY_ERR_ARG;
     int rc = hpke_suite_check(suite);
     if (rc != TWOWAY_OK)
@@ -129,41 +145,108 @@ int twoway_keyring_add(twoway_keyring *ring, uint8_t key_id, const twoway_hpke_s
     size_t pk_len = 0;
     if (twoway_hpke_key_public(key, &pk_len) == NULL || pk_len != suite->kem->public_key_len)
         return TWOWAY_ERR_ARG;
+    return TWOWAY_OK;
+}
 
-    rc = write_lock(ring);
+/* Room for n more entries. Under the write lock. */
+static int reserve(twoway_keyring *ring, size_t n)
+{
+    size_t need;
+    if (util_add_overflow(ring->n, n, &need))
+        return TWOWAY_ERR_NOMEM;
+    if (need <= ring->cap)
+        return TWOWAY_OK;
+    size_t cap = ring->cap == 0 ? 4 : ring->cap;
+    while (cap < need)
+        if (__builtin_mul_overflow(cap, (size_t)2, &cap))
+            return TWOWAY_ERR_NOMEM;
+    size_t bytes;
+    if (__builtin_mul_overflow(cap, sizeof(ring_entry), &bytes))
+        return TWOWAY_ERR_NOMEM;
+    ring_entry *grown = realloc(ring->entries, bytes);
+    if (grown == NULL)
+        return TWOWAY_ERR_NOMEM;
+    ring->entries = grown;
+    ring->cap = cap;
+    return TWOWAY_OK;
+}
+
+int tw_keyring_add_entries(twoway_keyring *ring, uint8_t key_id, const twoway_hpke_suite *suites,
+                           size_t n, const twoway_hpke_key *key, int owned)
+{
+    if (ring == NULL || suites == NULL || n == 0)
+        return TWOWAY_ERR_ARG;
+    for (size_t i = 0; i < n; i++) {
+        int rc = entry_check(&suites[i], key);
+        if (rc != TWOWAY_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (suites[j].kdf->id == suites[i].kdf->id &&
+                suites[j].aead->id == suites[i].aead->id &&
+                suites[j].kem->id == suites[i].kem->id)
+                return TWOWAY_ERR_ARG; /* twice in one call */
+    }
+    int rc = write_lock(ring);
     if (rc != TWOWAY_OK)
         return rc;
-    if (find(ring, key_id, suite->kem->id, suite->kdf->id, suite->aead->id) < ring->n) {
-        rc = TWOWAY_ERR_ARG;
-        goto out;
+    for (size_t i = 0; i < n && rc == TWOWAY_OK; i++)
+        if (find(ring, key_id, suites[i].kem->id, suites[i].kdf->id, suites[i].aead->id) <
+            ring->n)
+            rc = TWOWAY_ERR_ARG;
+    if (rc == TWOWAY_OK)
+        rc = reserve(ring, n);
+    for (size_t i = 0; i < n && rc == TWOWAY_OK; i++) {
+        ring_entry *e = &ring->entries[ring->n++];
+        e->key_id = key_id;
+        e->suite = suites[i];
+        e->key = key;
+        e->owned = owned;
     }
-    if (ring->n == ring->cap) {
-        size_t cap = ring->cap == 0 ? 4 : ring->cap;
-        if (ring->cap > 0 && __builtin_mul_overflow(ring->cap, (size_t)2, &cap)) {
-            rc = TWOWAY_ERR_NOMEM;
-            goto out;
-        }
-        size_t bytes;
-        if (__builtin_mul_overflow(cap, sizeof(ring_entry), &bytes)) {
-            rc = TWOWAY_ERR_NOMEM;
-            goto out;
-        }
-        ring_entry *grown = realloc(ring->entries, bytes);
-        if (grown == NULL) {
-            rc = TWOWAY_ERR_NOMEM;
-            goto out;
-        }
-        ring->entries = grown;
-        ring->cap = cap;
-    }
-    ring->entries[ring->n].key_id = key_id;
-    ring->entries[ring->n].suite = *suite;
-    ring->entries[ring->n].key = key;
-    ring->n++;
-    rc = TWOWAY_OK;
-out:
     unlock(ring);
     return rc;
+}
+
+int twoway_keyring_add(twoway_keyring *ring, uint8_t key_id, const twoway_hpke_suite *suite,
+                       const twoway_hpke_key *key)
+{
+    if (suite == NULL)
+        return TWOWAY_ERR_ARG;
+    return tw_keyring_add_entries(ring, key_id, suite, 1, key, 0);
+}
+
+int tw_keyring_suites_of(const twoway_key_config *cfg, const twoway_hpke_key *key,
+                         twoway_hpke_suite suites[TWOWAY_KEY_CONFIG_MAX_SUITES])
+{
+    if (cfg == NULL || key == NULL || cfg->n_suites == 0 ||
+        cfg->n_suites > TWOWAY_KEY_CONFIG_MAX_SUITES)
+        return TWOWAY_ERR_ARG;
+    const twoway_hpke_kem *kem = twoway_hpke_key_kem(key);
+    size_t pk_len = 0;
+    const uint8_t *pk = twoway_hpke_key_public(key, &pk_len);
+    /* the configuration must be this key's */
+    if (kem == NULL || kem->id != cfg->kem_id || pk == NULL || pk_len != cfg->public_key_len ||
+        memcmp(pk, cfg->public_key, pk_len) != 0)
+        return TWOWAY_ERR_ARG;
+    for (size_t i = 0; i < cfg->n_suites; i++) {
+        suites[i].kem = kem;
+        suites[i].kdf = twoway_hpke_kdf_by_id(cfg->suites[i].kdf_id);
+        suites[i].aead = twoway_hpke_aead_by_id(cfg->suites[i].aead_id);
+        if (suites[i].kdf == NULL || suites[i].aead == NULL)
+            return TWOWAY_ERR_UNSUPPORTED;
+    }
+    return TWOWAY_OK;
+}
+
+int twoway_keyring_add_config(twoway_keyring *ring, const twoway_key_config *cfg,
+                              const twoway_hpke_key *key)
+{
+    twoway_hpke_suite suites[TWOWAY_KEY_CONFIG_MAX_SUITES];
+    if (ring == NULL)
+        return TWOWAY_ERR_ARG;
+    int rc = tw_keyring_suites_of(cfg, key, suites);
+    if (rc != TWOWAY_OK)
+        return rc;
+    return tw_keyring_add_entries(ring, cfg->key_id, suites, cfg->n_suites, key, 0);
 }
 
 int twoway_keyring_remove(twoway_keyring *ring, uint8_t key_id, uint16_t kem_id, uint16_t kdf_id,
@@ -175,14 +258,19 @@ int twoway_keyring_remove(twoway_keyring *ring, uint8_t key_id, uint16_t kem_id,
     if (rc != TWOWAY_OK)
         return rc;
     size_t i = find(ring, key_id, kem_id, kdf_id, aead_id);
+    twoway_hpke_key *drop = NULL;
     if (i == ring->n) {
         rc = TWOWAY_ERR_KEY_MISMATCH;
     } else {
+        if (ring->entries[i].owned && !key_used_elsewhere(ring, i, ring->entries[i].key))
+            drop = (twoway_hpke_key *)(uintptr_t)ring->entries[i].key;
         memmove(&ring->entries[i], &ring->entries[i + 1], (ring->n - i - 1) * sizeof(ring_entry));
         ring->n--;
         rc = TWOWAY_OK;
     }
     unlock(ring);
+    /* no setup can be using it: they run under the read lock */
+    twoway_hpke_key_free(drop);
     return rc;
 }
 

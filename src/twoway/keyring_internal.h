@@ -26,4 +26,18 @@ int tw_keyring_setup_receiver(const twoway_keyring *ring, const uint8_t *hdr, co
                               size_t enc_len, const uint8_t *info, size_t info_len,
                               twoway_hpke_ctx **ctx, twoway_hpke_suite *suite);
 
+/*
+ * Adds key under key_id for each of suites[n], all or none (no entry with
+ * those ids may exist, and none may repeat). owned: the ring frees key when
+ * the last entry holding it goes (remove, or the ring's free).
+ */
+int tw_keyring_add_entries(twoway_keyring *ring, uint8_t key_id, const twoway_hpke_suite *suites,
+                           size_t n, const twoway_hpke_key *key, int owned);
+
+/* The suites of a configuration of key (TWOWAY_ERR_ARG if cfg is not key's:
+ * another KEM or public key; TWOWAY_ERR_UNSUPPORTED for an algorithm that
+ * is not built in). */
+int tw_keyring_suites_of(const twoway_key_config *cfg, const twoway_hpke_key *key,
+                         twoway_hpke_suite suites[TWOWAY_KEY_CONFIG_MAX_SUITES]);
+
 #endif /* TWOWAY_KEYRING_INTERNAL_H */

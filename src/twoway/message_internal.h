@@ -208,6 +208,7 @@ struct twoway_opener {
     int prefix_done;
     uint8_t prefix[TW_MAX_PREFIX_LEN];
     twoway_header hdr;
+    int hdr_read; /* hdr holds the request's header (also after a failure) */
     /* requests */
     const twoway_keyring *ring;
     uint8_t *media;

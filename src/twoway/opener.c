@@ -93,6 +93,16 @@ int twoway_response_opener_new(twoway_opener **out, const twoway_context *ctx, c
     return TWOWAY_OK;
 }
 
+/* Keeps the 7 header bytes at p for twoway_opener_header(). */
+static void header_keep(twoway_opener *o, const uint8_t *p)
+{
+    o->hdr.key_id = p[0];
+    o->hdr.kem_id = util_load16_be(p + 1);
+    o->hdr.kdf_id = util_load16_be(p + 3);
+    o->hdr.aead_id = util_load16_be(p + 5);
+    o->hdr_read = 1;
+}
+
 /* hdr || enc || Seal(aad = "multi-encap-key", K) → the context and K. */
 static int decapsulate_multi(twoway_opener *o, const uint8_t *ek, size_t ek_len)
 {
@@ -104,6 +114,7 @@ static int decapsulate_multi(twoway_opener *o, const uint8_t *ek, size_t ek_len)
     uint8_t key[TWOWAY_MULTI_KEY_LEN + TWOWAY_HPKE_MAX_TAG_LEN];
     if (ek_len < TWOWAY_HEADER_LEN)
         return TWOWAY_ERR_HEADER;
+    header_keep(o, ek);
     int rc = tw_keyring_lookup(o->ring, ek, &suite);
     if (rc != TWOWAY_OK)
         return rc;
@@ -133,10 +144,6 @@ static int decapsulate_multi(twoway_opener *o, const uint8_t *ek, size_t ek_len)
     memcpy(o->multi_key, key, key_len);
     o->multi_key_len = key_len;
     util_wipe(key, sizeof key);
-    o->hdr.key_id = ek[0];
-    o->hdr.kem_id = util_load16_be(ek + 1);
-    o->hdr.kdf_id = util_load16_be(ek + 3);
-    o->hdr.aead_id = util_load16_be(ek + 5);
     o->suite = suite;
     rc = tw_context_new(&o->ctx, &suite, hctx, enc, enc_len);
     if (rc == TWOWAY_OK) {
@@ -234,15 +241,13 @@ static int read_prefix(twoway_opener *o, const uint8_t **in, size_t *in_len)
         if (o->prefix_have < o->prefix_need)
             break;
         if (o->kind == TW_REQUEST && o->prefix_need == TWOWAY_HEADER_LEN) {
-            /* the header: find the key, which gives the length of enc */
+            /* the header: find the key, which gives the length of enc (the
+             * header is kept even when no key matches: a server logs it) */
             twoway_hpke_suite suite;
+            header_keep(o, o->prefix);
             int rc = tw_keyring_lookup(o->ring, o->prefix, &suite);
             if (rc != TWOWAY_OK)
                 return rc;
-            o->hdr.key_id = o->prefix[0];
-            o->hdr.kem_id = util_load16_be(o->prefix + 1);
-            o->hdr.kdf_id = util_load16_be(o->prefix + 3);
-            o->hdr.aead_id = util_load16_be(o->prefix + 5);
             if (suite.kem->enc_len > TWOWAY_HPKE_MAX_ENC_LEN)
                 return TWOWAY_ERR_UNSUPPORTED;
             o->prefix_need += suite.kem->enc_len;
@@ -316,10 +321,15 @@ int twoway_opener_header(const twoway_opener *o, twoway_header *hdr)
 {
     if (o == NULL || hdr == NULL)
         return TWOWAY_ERR_ARG;
-    if (o->kind == TW_RESPONSE || o->ctx == NULL)
+    if (o->kind == TW_RESPONSE || !o->hdr_read)
         return TWOWAY_ERR_STATE;
     *hdr = o->hdr;
     return TWOWAY_OK;
+}
+
+uint64_t twoway_opener_authenticated(const twoway_opener *o)
+{
+    return o == NULL ? 0 : o->body.opened;
 }
 
 const twoway_context *twoway_opener_context(const twoway_opener *o)

@@ -133,6 +133,26 @@ int twoway_request_sealer_new(twoway_sealer **out, const twoway_hpke_suite *suit
     return tw_request_sealer_new(out, suite, key_id, recipient, media, media_len, opt, NULL);
 }
 
+int twoway_request_sealer_new_for_configs(twoway_sealer **out, const uint8_t *configs,
+                                          size_t configs_len, int key_id, uint16_t kdf_id,
+                                          uint16_t aead_id, const uint8_t *media, size_t media_len,
+                                          const twoway_options *opt)
+{
+    twoway_key_config cfg;
+    twoway_hpke_suite suite;
+    twoway_hpke_key *pub = NULL;
+    if (out == NULL)
+        return TWOWAY_ERR_ARG;
+    *out = NULL;
+    int rc = twoway_key_configs_select(&cfg, &suite, configs, configs_len, key_id, kdf_id, aead_id);
+    if (rc == TWOWAY_OK)
+        rc = twoway_hpke_key_import_public(suite.kem, &pub, cfg.public_key, cfg.public_key_len);
+    if (rc == TWOWAY_OK)
+        rc = twoway_request_sealer_new(out, &suite, cfg.key_id, pub, media, media_len, opt);
+    twoway_hpke_key_free(pub); /* the sealer keeps only what it derived */
+    return rc;
+}
+
 int twoway_response_sealer_new(twoway_sealer **out, const twoway_context *ctx, const uint8_t *media,
                                size_t media_len, const twoway_options *opt)
 {
