@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * twoway: seal and open HPKE requests and responses (the twoway format,
- * Oblivious HTTP and chunked OHTTP) from the command line. docs/CLI.md.
+ * Oblivious HTTP and chunked OHTTP) from the command line. twoway(1),
+ * docs/CLI.md.
  *
  *   twoway keygen        a key pair: private key file + key configuration
- *   twoway seal-request  client: a request to a key configuration
- *   twoway open-request  server: opens it with the private key
+ *   twoway pubkey        the key configuration of a private key file
+ *   twoway show          a key file or key configuration, in words
+ *   twoway seal-request  client: a request to key configurations
+ *   twoway open-request  server: opens it with private keys
  *   twoway seal-response server: the response, bound to the request
  *   twoway open-response client: opens it
  *
- * Messages stream through the library's pull interface, so chunked ones of
- * any size go through in constant memory. Between the request and the
- * response each side keeps a state file (twoway_context_save).
+ * This file parses the command line and runs the key commands; the message
+ * commands are in twoway_msg.c.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -41,6 +43,11 @@ enum {
     OPT_MEDIA = 1u << 9,
     OPT_RESPONSE_MEDIA = 1u << 10,
     OPT_CHUNKED = 1u << 11,
+    OPT_NO_CHUNKED = 1u << 12,
+    OPT_MAX_CHUNK = 1u << 13,
+    OPT_ENC = 1u << 14,
+    OPT_VERBOSE = 1u << 15,
+    OPT_FILE = 1u << 16, /* the positional argument of show */
 };
 
 static const struct option long_options[] = {
@@ -53,22 +60,16 @@ static const struct option long_options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"key", required_argument, NULL, OPT_KEY},
     {"state", required_argument, NULL, OPT_STATE},
+    {"enc", required_argument, NULL, OPT_ENC},
     {"media-type", required_argument, NULL, OPT_MEDIA},
     {"response-media-type", required_argument, NULL, OPT_RESPONSE_MEDIA},
     {"chunked", no_argument, NULL, OPT_CHUNKED},
+    {"no-chunked", no_argument, NULL, OPT_NO_CHUNKED},
+    {"max-chunk", required_argument, NULL, OPT_MAX_CHUNK},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
-
-#define MAX_ALGS 3
-
-typedef struct cli_args {
-    const char *in, *out, *config, *key, *state, *media, *response_media;
-    uint16_t kem, kdf[MAX_ALGS], aead[MAX_ALGS];
-    size_t n_kem, n_kdf, n_aead;
-    int key_id; /* -1: not given */
-    int chunked;
-} cli_args;
 
 typedef struct command {
     const char *name;
@@ -80,8 +81,10 @@ typedef struct command {
 static const char *option_name(unsigned flag)
 {
     static char name[32];
-    if (flag == OPT_IN || flag == OPT_OUT)
-        return flag == OPT_IN ? "-i/--in" : "-o/--out";
+    if (flag == OPT_IN || flag == OPT_OUT || flag == OPT_VERBOSE)
+        return flag == OPT_IN ? "-i/--in" : flag == OPT_OUT ? "-o/--out" : "-v/--verbose";
+    if (flag == OPT_FILE)
+        return "FILE";
     for (const struct option *o = long_options; o->name != NULL; o++)
         if ((unsigned)o->val == flag)
             snprintf(name, sizeof name, "--%s", o->name);
@@ -106,20 +109,94 @@ __attribute__((format(printf, 2, 3))) static int usage_error(const command *cmd,
     return CLI_EXIT_USAGE;
 }
 
+static const char *alg_choices(twoway_hpke_alg kind)
+{
+    switch (kind) {
+    case TWOWAY_HPKE_ALG_KEM: return "x25519, p256, p384, p521, x448";
+    case TWOWAY_HPKE_ALG_KDF: return "sha256, sha384, sha512";
+    default: return "aes128gcm, aes256gcm, chacha20poly1305";
+    }
+}
+
 /* Adds an algorithm to list (once). */
-static int add_alg(const command *cmd, enum cli_alg_kind kind, const char *arg, uint16_t *list,
+static int add_alg(const command *cmd, twoway_hpke_alg kind, const char *arg, uint16_t *list,
                    size_t *n)
 {
     uint16_t id;
-    if (cli_alg_parse(kind, arg, &id) != 0) {
+    if (twoway_hpke_alg_from_name(kind, arg, &id) != TWOWAY_OK ||
+        (kind == TWOWAY_HPKE_ALG_AEAD && id == TWOWAY_HPKE_AEAD_EXPORT_ONLY)) {
         static const char *const what[] = {"KEM", "KDF", "AEAD"};
         return usage_error(cmd, "unknown %s '%s' (one of %s)", what[kind], arg,
-                           cli_alg_choices(kind));
+                           alg_choices(kind));
     }
     for (size_t i = 0; i < *n; i++)
         if (list[i] == id)
             return 0;
     list[(*n)++] = id;
+    return 0;
+}
+
+/* A file option that may be repeated: into list[*n]. */
+static int add_file(const command *cmd, unsigned flag, const char *arg, const char **list,
+                    size_t *n)
+{
+    if (*n == CLI_MAX_FILES)
+        return usage_error(cmd, "%s may be given at most %d times", option_name(flag),
+                           CLI_MAX_FILES);
+    list[(*n)++] = arg;
+    return 0;
+}
+
+static int parse_number(const command *cmd, const char *what, const char *arg, unsigned long max,
+                        unsigned long *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtoul(arg, &end, 0);
+    if (errno != 0 || *end != 0 || end == arg || *arg == '-' || *v > max)
+        return usage_error(cmd, "invalid %s '%s' (0 to %lu)", what, arg, max);
+    return 0;
+}
+
+/* Which streams each file-valued option uses: "-" (or the message default)
+ * is stdin or stdout; two uses of one stream are an error. */
+static int check_std_streams(const command *cmd, const cli_args *a)
+{
+    const char *in_user = NULL, *out_user = NULL;
+    int response = strcmp(cmd->name, "seal-response") == 0 ||
+                   strcmp(cmd->name, "open-response") == 0;
+    struct use {
+        unsigned flag;
+        const char *const *paths;
+        size_t n;
+        int out;
+        const char *name;
+    } uses[] = {
+        {OPT_IN, &a->in, 1, 0, "the input (-i)"},
+        {OPT_OUT, &a->out, 1, 1, "the output (-o)"},
+        {OPT_CONFIG, a->config, a->n_config, 0, "--config"},
+        {OPT_KEY, a->key, a->n_key, 0, "--key"},
+        {OPT_STATE, a->state, a->n_state, !response, "--state"},
+        {OPT_ENC, a->enc, a->n_enc, strcmp(cmd->name, "seal-request") == 0, "--enc"},
+        {OPT_FILE, &a->file, 1, 0, "FILE"},
+    };
+    for (size_t u = 0; u < sizeof uses / sizeof uses[0]; u++) {
+        if (!(cmd->allowed & uses[u].flag))
+            continue;
+        /* keygen's -o names the key file: "-" only when said */
+        int dflt = uses[u].flag == OPT_IN || uses[u].flag == OPT_FILE ||
+                   (uses[u].flag == OPT_OUT && strcmp(cmd->name, "keygen") != 0);
+        for (size_t i = 0; i < uses[u].n; i++) {
+            const char *p = uses[u].paths[i];
+            if (!(p == NULL ? dflt : strcmp(p, "-") == 0))
+                continue;
+            const char **user = uses[u].out ? &out_user : &in_user;
+            if (*user != NULL)
+                return usage_error(cmd, "standard %s is taken twice: by %s and by %s",
+                                   uses[u].out ? "output" : "input", *user, uses[u].name);
+            *user = uses[u].name;
+        }
+    }
     return 0;
 }
 
@@ -129,15 +206,18 @@ static int parse_args(const command *cmd, int argc, char **argv, cli_args *a)
     unsigned seen = 0;
     memset(a, 0, sizeof *a);
     a->key_id = -1;
+    a->chunked = -1;
     opterr = 0;
     optind = 1;
     for (;;) {
         int prev = optind;
-        int c = getopt_long(argc, argv, ":i:o:h", long_options, NULL);
+        int c = getopt_long(argc, argv, ":i:o:hv", long_options, NULL);
         if (c == -1)
             break;
         if (c == 'i' || c == 'o')
             c = c == 'i' ? OPT_IN : OPT_OUT;
+        if (c == 'v')
+            c = OPT_VERBOSE;
         if (c == 'h') {
             printf("usage: twoway %s %s\n\n%s", cmd->name, cmd->synopsis, cmd->help);
             return -1;
@@ -154,512 +234,337 @@ static int parse_args(const command *cmd, int argc, char **argv, cli_args *a)
             return usage_error(cmd, "%s may be given only once", option_name(flag));
         seen |= flag;
         int rc = 0;
+        unsigned long v;
         switch (flag) {
         case OPT_IN: a->in = optarg; break;
         case OPT_OUT: a->out = optarg; break;
-        case OPT_CONFIG: a->config = optarg; break;
-        case OPT_KEY: a->key = optarg; break;
-        case OPT_STATE: a->state = optarg; break;
+        case OPT_CONFIG: rc = add_file(cmd, flag, optarg, a->config, &a->n_config); break;
+        case OPT_KEY: rc = add_file(cmd, flag, optarg, a->key, &a->n_key); break;
+        case OPT_STATE: rc = add_file(cmd, flag, optarg, a->state, &a->n_state); break;
+        case OPT_ENC: rc = add_file(cmd, flag, optarg, a->enc, &a->n_enc); break;
         case OPT_MEDIA: a->media = optarg; break;
         case OPT_RESPONSE_MEDIA: a->response_media = optarg; break;
-        case OPT_CHUNKED: a->chunked = 1; break;
-        case OPT_KEM: rc = add_alg(cmd, CLI_KEM, optarg, &a->kem, &a->n_kem); break;
-        case OPT_KDF: rc = add_alg(cmd, CLI_KDF, optarg, a->kdf, &a->n_kdf); break;
-        case OPT_AEAD: rc = add_alg(cmd, CLI_AEAD, optarg, a->aead, &a->n_aead); break;
-        case OPT_KEY_ID: {
-            char *end;
-            errno = 0;
-            unsigned long v = strtoul(optarg, &end, 0);
-            if (errno != 0 || *end != 0 || end == optarg || *optarg == '-' || v > 255)
-                return usage_error(cmd, "invalid key id '%s' (0 to 255)", optarg);
+        case OPT_CHUNKED:
+        case OPT_NO_CHUNKED:
+            if (seen & (OPT_CHUNKED | OPT_NO_CHUNKED) & ~flag)
+                return usage_error(cmd, "--chunked and --no-chunked contradict each other");
+            a->chunked = flag == OPT_CHUNKED;
+            break;
+        case OPT_VERBOSE: a->verbose = 1; break;
+        case OPT_KEM: rc = add_alg(cmd, TWOWAY_HPKE_ALG_KEM, optarg, &a->kem, &a->n_kem); break;
+        case OPT_KDF: rc = add_alg(cmd, TWOWAY_HPKE_ALG_KDF, optarg, a->kdf, &a->n_kdf); break;
+        case OPT_AEAD: rc = add_alg(cmd, TWOWAY_HPKE_ALG_AEAD, optarg, a->aead, &a->n_aead); break;
+        case OPT_KEY_ID:
+            rc = parse_number(cmd, "key id", optarg, 255, &v);
             a->key_id = (int)v;
             break;
-        }
+        case OPT_MAX_CHUNK:
+            rc = parse_number(cmd, "chunk size", optarg, TWOWAY_MAX_CHUNK_LEN, &v);
+            if (rc == 0 && v == 0)
+                rc = usage_error(cmd, "invalid chunk size '%s' (1 to %u)", optarg,
+                                 TWOWAY_MAX_CHUNK_LEN);
+            a->max_chunk = (size_t)v;
+            break;
         default: break;
         }
         if (rc != 0)
             return rc;
+    }
+    if (optind < argc && (cmd->allowed & OPT_FILE) && optind + 1 == argc) {
+        a->file = argv[optind++];
+        seen |= OPT_FILE;
     }
     if (optind < argc)
         return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     unsigned missing = cmd->required & ~seen;
     if (missing != 0)
         return usage_error(cmd, "%s is required", option_name(missing & -missing));
-    return 0;
+    if ((seen & OPT_MAX_CHUNK) && strcmp(cmd->name, "seal-request") == 0 && a->chunked != 1)
+        return usage_error(cmd, "--max-chunk sets the chunk size of a chunked request: give "
+                                "--chunked too");
+    return check_std_streams(cmd, a);
 }
 
-/* ----------------------------------------------------------- streaming */
+/* ---------------------------------------------------------- key commands */
 
-typedef int (*pull_fn)(void *obj, cli_source *src, uint8_t *out, size_t cap, size_t *out_len);
-
-static int pull_sealer(void *obj, cli_source *src, uint8_t *out, size_t cap, size_t *out_len)
+/* The configuration list (application/ohttp-keys) of one configuration. */
+static int encode_list(const twoway_key_config *cfg, uint8_t *out, size_t *len)
 {
-    return twoway_sealer_read(obj, cli_source_read, src, out, cap, out_len);
+    int rc = twoway_key_configs_encode(cfg, 1, out, len);
+    if (rc != TWOWAY_OK)
+        cli_error("encoding the key configuration: %s", twoway_strerror(rc));
+    return rc == TWOWAY_OK ? 0 : -1;
 }
 
-static int pull_opener(void *obj, cli_source *src, uint8_t *out, size_t cap, size_t *out_len)
-{
-    return twoway_opener_read(obj, cli_source_read, src, out, cap, out_len);
-}
-
-#define PUMP_WRITE_FAILED 1 /* (reported by the sink) */
-
-/* The whole message from src through obj into dst: TWOWAY_OK, the library's
- * error, or PUMP_WRITE_FAILED. */
-static int pump(pull_fn pull, void *obj, cli_source *src, cli_sink *dst)
-{
-    static uint8_t buf[1u << 16];
-    size_t used = 0;
-    int rc;
-    for (;;) {
-        size_t n = 0;
-        rc = pull(obj, src, buf, sizeof buf, &n);
-        if (rc != TWOWAY_OK || n == 0)
-            break;
-        used = n > used ? n : used;
-        if (cli_sink_write(dst, buf, n) != 0) {
-            rc = PUMP_WRITE_FAILED;
-            break;
-        }
-    }
-    cli_wipe(buf, used);
-    return rc;
-}
-
-/* Reports a failed pump. noun: "request" or "response". */
-static void stream_error(int rc, const cli_source *src, const cli_sink *dst, int opening,
-                         const char *noun, int chunked)
-{
-    char partial[160] = "";
-    if (dst->path == NULL && dst->count > 0)
-        snprintf(partial, sizeof partial,
-                 opening ? " (the %llu bytes written to stdout before the error are not "
-                           "trustworthy)"
-                         : " (the %llu bytes written to stdout are not a whole message)",
-                 (unsigned long long)dst->count);
-    if (rc == PUMP_WRITE_FAILED)
-        return;
-    if (rc == TWOWAY_ERR_IO && src->err != 0)
-        cli_error("reading %s: %s%s", src->name, strerror(src->err), partial);
-    else if (rc == TWOWAY_ERR_TOO_BIG && !chunked)
-        cli_error("%s the %s: %s: an unchunked message is processed whole and may be at most "
-                  "%zu MiB (chunked messages have no limit: --chunked, on both sides)%s",
-                  opening ? "opening" : "sealing", noun, twoway_strerror(rc),
-                  TWOWAY_DEFAULT_MAX_MESSAGE_LEN >> 20, partial);
-    else if (opening && (rc == TWOWAY_ERR_AUTH || rc == TWOWAY_ERR_TRUNCATED ||
-                         rc == TWOWAY_ERR_TOO_BIG || rc == TWOWAY_ERR_FORMAT))
-        cli_error("the %s is incomplete or corrupt: %s%s%s", noun, twoway_strerror(rc),
-                  rc == TWOWAY_ERR_AUTH
-                      ? (strcmp(noun, "request") == 0
-                             ? " (or it was sealed to another key than the one in --key, or "
-                               "--media-type or --chunked differ from the sender's)"
-                             : " (or --media-type or --chunked differ from the sender's)")
-                      : "",
-                  partial);
-    else
-        cli_error("%s the %s: %s%s", opening ? "opening" : "sealing", noun, twoway_strerror(rc),
-                  partial);
-}
-
-/* Streams a sealer or opener from a->in to a->out. With state_path (obj is
- * then a request sealer or opener), saves its context there for the response
- * media type, once the whole message went through. */
-static int run_stream(const cli_args *a, pull_fn pull, void *obj, int opening, const char *noun,
-                      const char *state_path, const char *response_media)
-{
-    cli_source src;
-    cli_sink dst;
-    int status = CLI_EXIT_FAIL;
-    if (cli_source_open(&src, a->in) != 0)
-        return CLI_EXIT_FAIL;
-    if (cli_sink_open(&dst, a->out, 0) != 0) {
-        cli_source_close(&src);
-        return CLI_EXIT_FAIL;
-    }
-    int rc = pump(pull, obj, &src, &dst);
-    if (rc != TWOWAY_OK) {
-        stream_error(rc, &src, &dst, opening, noun, a->chunked);
-        goto done;
-    }
-    if (state_path != NULL) {
-        const twoway_context *ctx =
-            opening ? twoway_opener_context(obj) : twoway_sealer_context(obj);
-        uint8_t blob[TWOWAY_CONTEXT_BLOB_MAX];
-        size_t blob_len = sizeof blob;
-        rc = twoway_context_save(ctx, (const uint8_t *)response_media, strlen(response_media), blob,
-                                 &blob_len);
-        if (rc != TWOWAY_OK)
-            cli_error("saving the state: %s", twoway_strerror(rc));
-        else if (cli_write_file(state_path, 1, blob, blob_len) != 0)
-            rc = TWOWAY_ERR_IO;
-        cli_wipe(blob, sizeof blob);
-        if (rc != TWOWAY_OK)
-            goto done;
-    }
-    if (cli_sink_commit(&dst) == 0)
-        status = 0;
-done:
-    cli_sink_abort(&dst);
-    cli_source_close(&src);
-    return status;
-}
-
-/* Sealed messages are binary: not for a terminal. */
-static int refuse_terminal(const cli_args *a)
-{
-    if (a->out == NULL && isatty(STDOUT_FILENO)) {
-        cli_error(
-            "refusing to write a binary message to a terminal (use -o FILE or a redirection)");
-        return 1;
-    }
-    return 0;
-}
-
-/* ---------------------------------------------------------- subcommands */
+#define LIST_MAX (2 + 1 + 2 + TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN + 2 + 4 * TWOWAY_KEY_CONFIG_MAX_SUITES)
 
 static int cmd_keygen(const cli_args *a)
 {
     twoway_key_config cfg;
-    cli_keyfile kf;
+    twoway_symmetric_suite suites[CLI_MAX_ALGS * CLI_MAX_ALGS];
+    size_t n = 0;
     twoway_hpke_key *key = NULL;
-    uint8_t
-        configs[2 + 1 + 2 + TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN + 2 + 4 * TWOWAY_KEY_CONFIG_MAX_SUITES];
-    char text[CLI_KEYFILE_MAX];
-    size_t configs_len = sizeof configs, text_len = 0;
+    uint8_t list[LIST_MAX];
+    char text[TWOWAY_KEY_FILE_MAX_LEN];
+    size_t list_len = sizeof list, text_len = sizeof text;
     char *pub_path = NULL;
     int status = CLI_EXIT_FAIL;
 
     /* a private key is never replaced silently */
-    if (access(a->out, F_OK) == 0) {
-        fprintf(stderr,
-                "twoway: keygen: %s exists: refusing to replace a private key (remove it first)\n",
-                a->out);
+    if (!cli_is_std(a->out) && access(a->out, F_OK) == 0) {
+        cli_error("%s exists: refusing to replace a private key (remove it first)", a->out);
         return CLI_EXIT_FAIL;
     }
-    memset(&cfg, 0, sizeof cfg);
-    memset(&kf, 0, sizeof kf);
-    kf.key_id = cfg.key_id = (uint8_t)(a->key_id < 0 ? 0 : a->key_id);
-    kf.kem_id = cfg.kem_id = a->n_kem ? a->kem : TWOWAY_HPKE_KEM_X25519_SHA256;
-    for (size_t i = 0; i < (a->n_kdf ? a->n_kdf : 1); i++) {
-        for (size_t j = 0; j < (a->n_aead ? a->n_aead : 1); j++) {
-            twoway_symmetric_suite s = {a->n_kdf ? a->kdf[i] : TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                        a->n_aead ? a->aead[j] : TWOWAY_HPKE_AEAD_AES_128_GCM};
-            kf.suites[kf.n_suites++] = cfg.suites[cfg.n_suites++] = s;
-        }
-    }
-    const twoway_hpke_kem *kem = twoway_hpke_kem_by_id(cfg.kem_id);
-    int rc = kem == NULL ? TWOWAY_ERR_UNSUPPORTED : twoway_hpke_key_generate(kem, &key);
+    for (size_t i = 0; i < (a->n_kdf ? a->n_kdf : 1); i++)
+        for (size_t j = 0; j < (a->n_aead ? a->n_aead : 1); j++)
+            suites[n++] = (twoway_symmetric_suite){
+                a->n_kdf ? a->kdf[i] : TWOWAY_HPKE_KDF_HKDF_SHA256,
+                a->n_aead ? a->aead[j] : TWOWAY_HPKE_AEAD_AES_128_GCM};
+    const twoway_hpke_kem *kem =
+        twoway_hpke_kem_by_id(a->n_kem ? a->kem : TWOWAY_HPKE_KEM_X25519_SHA256);
+    int rc = twoway_hpke_key_generate(kem, &key);
+    if (rc == TWOWAY_OK)
+        rc = twoway_key_config_of_key(&cfg, (uint8_t)(a->key_id < 0 ? 0 : a->key_id), key, suites,
+                                      n);
+    if (rc == TWOWAY_OK)
+        rc = twoway_key_file_encode(&cfg, key, text, &text_len);
     if (rc != TWOWAY_OK) {
         cli_error("generating the key pair: %s", twoway_strerror(rc));
         goto done;
     }
-    cfg.public_key_len = kf.pk_len = sizeof kf.pk;
-    kf.sk_len = sizeof kf.sk;
-    rc = twoway_hpke_key_export_public(key, kf.pk, &kf.pk_len);
-    if (rc == TWOWAY_OK)
-        rc = twoway_hpke_key_export_private(key, kf.sk, &kf.sk_len);
-    if (rc == TWOWAY_OK) {
-        cfg.public_key_len = kf.pk_len;
-        memcpy(cfg.public_key, kf.pk, kf.pk_len);
-        rc = twoway_key_configs_encode(&cfg, 1, configs, &configs_len);
-    }
-    if (rc != TWOWAY_OK) {
-        cli_error("encoding the key: %s", twoway_strerror(rc));
+    if (encode_list(&cfg, list, &list_len) != 0)
         goto done;
-    }
-    text_len = cli_keyfile_format(&kf, text);
-    if (text_len == 0) {
-        cli_error("encoding the key file: it does not fit");
-        goto done;
-    }
-    const char *config_path = a->config;
-    if (config_path == NULL) {
-        size_t n = strlen(a->out);
-        pub_path = malloc(n + sizeof ".pub");
+    /* the configuration: --config, else KEYFILE.pub (none for a key on stdout) */
+    const char *config_path = a->n_config ? a->config[0] : NULL;
+    if (config_path == NULL && !cli_is_std(a->out)) {
+        size_t len = strlen(a->out);
+        pub_path = malloc(len + sizeof ".pub");
         if (pub_path == NULL) {
             cli_error("%s", strerror(ENOMEM));
             goto done;
         }
-        memcpy(pub_path, a->out, n);
-        memcpy(pub_path + n, ".pub", sizeof ".pub");
+        memcpy(pub_path, a->out, len);
+        memcpy(pub_path + len, ".pub", sizeof ".pub");
         config_path = pub_path;
     }
+    if (config_path != NULL && cli_refuse_terminal(config_path, "a key configuration"))
+        goto done;
     if (cli_write_file(a->out, 1, (const uint8_t *)text, text_len) == 0 &&
-        cli_write_file(config_path, 0, configs, configs_len) == 0)
+        (config_path == NULL || cli_write_file(config_path, 0, list, list_len) == 0))
         status = 0;
 done:
     cli_wipe(text, sizeof text);
-    cli_wipe(&kf, sizeof kf);
     free(pub_path);
     twoway_hpke_key_free(key);
     return status;
 }
 
-/* The configuration to use (by key id, else the first) and its suite (the
- * requested KDF/AEAD, else the first listed). */
-static int pick_config(const cli_args *a, const twoway_key_config *cfgs, size_t n,
-                       const twoway_key_config **cfg, twoway_symmetric_suite *suite)
+/* A key file from path ("-": stdin); reported. */
+static int load_key_file(const char *path, twoway_key_config *cfg)
 {
-    *cfg = NULL;
-    for (size_t i = 0; i < n && *cfg == NULL; i++)
-        if (a->key_id < 0 || cfgs[i].key_id == a->key_id)
-            *cfg = &cfgs[i];
-    if (*cfg == NULL) {
-        cli_error("%s has no key configuration with key id %d", a->config, a->key_id);
+    uint8_t *text;
+    size_t len;
+    twoway_hpke_key *key = NULL;
+    if (cli_read_file(path, "key file", TWOWAY_KEY_FILE_MAX_LEN, &text, &len) != 0)
+        return -1;
+    int rc = twoway_key_file_decode(cfg, &key, (const char *)text, len);
+    cli_free_secret(text, len);
+    twoway_hpke_key_free(key);
+    if (rc != TWOWAY_OK) {
+        cli_lib_error(rc, "%s", cli_is_std(path) ? "stdin" : path);
         return -1;
     }
-    for (size_t i = 0; i < (*cfg)->n_suites; i++) {
-        const twoway_symmetric_suite *s = &(*cfg)->suites[i];
-        if ((!a->n_kdf || s->kdf_id == a->kdf[0]) && (!a->n_aead || s->aead_id == a->aead[0])) {
-            *suite = *s;
-            return 0;
-        }
-    }
-    cli_error("key configuration %u of %s accepts no suite with%s%s%s%s", (unsigned)(*cfg)->key_id,
-              a->config, a->n_kdf ? " KDF " : "", a->n_kdf ? cli_alg_name(CLI_KDF, a->kdf[0]) : "",
-              a->n_aead ? " AEAD " : "", a->n_aead ? cli_alg_name(CLI_AEAD, a->aead[0]) : "");
-    return -1;
+    return 0;
 }
 
-static const char *media_or(const char *given, int chunked, const char *plain, const char *chunky)
+static int cmd_pubkey(const cli_args *a)
 {
-    return given != NULL ? given : chunked ? chunky : plain;
+    twoway_key_config cfg;
+    uint8_t list[LIST_MAX];
+    size_t len = sizeof list;
+    if (cli_refuse_terminal(a->out, "a key configuration") || load_key_file(a->in, &cfg) != 0 ||
+        encode_list(&cfg, list, &len) != 0)
+        return CLI_EXIT_FAIL;
+    return cli_write_file(a->out, 0, list, len) == 0 ? 0 : CLI_EXIT_FAIL;
 }
 
-static int cmd_seal_request(const cli_args *a)
+static void show_config(const twoway_key_config *cfg)
 {
-    uint8_t *file = NULL;
-    size_t file_len = 0, n = 0;
-    twoway_key_config *cfgs = NULL;
-    const twoway_key_config *cfg;
-    twoway_symmetric_suite sym;
-    twoway_hpke_suite suite;
-    twoway_hpke_key *pub = NULL;
-    twoway_sealer *sealer = NULL;
-    twoway_options opt = TWOWAY_OPTIONS_INIT;
-    int status = CLI_EXIT_FAIL, rc;
-    const char *media =
-        media_or(a->media, a->chunked, TWOWAY_OHTTP_REQUEST, TWOWAY_OHTTP_CHUNKED_REQUEST);
-    const char *rmedia = media_or(a->response_media, a->chunked, TWOWAY_OHTTP_RESPONSE,
-                                  TWOWAY_OHTTP_CHUNKED_RESPONSE);
-
-    if (refuse_terminal(a) ||
-        cli_read_file(a->config, "key configuration", 1u << 16, &file, &file_len) != 0)
-        return CLI_EXIT_FAIL;
-    cfgs = calloc(256, sizeof *cfgs);
-    rc = cfgs == NULL ? TWOWAY_ERR_NOMEM : twoway_key_configs_decode(cfgs, 256, &n, file, file_len);
-    if (rc == TWOWAY_OK && n == 0)
-        rc = TWOWAY_ERR_UNSUPPORTED;
-    if (rc != TWOWAY_OK) {
-        /* the likely mix-up: the private key file instead of its configuration */
-        int is_private = 0;
-        for (size_t i = 0; i + 18 <= file_len && !is_private; i++)
-            is_private = memcmp(file + i, "twoway-private-key", 18) == 0;
-        cli_error("reading the key configuration %s: %s%s", a->config, twoway_strerror(rc),
-                  is_private ? " (this is a private key file: --config wants the key "
-                               "configuration, the KEYFILE.pub that keygen wrote)"
-                             : "");
-        goto done;
+    printf("key id %u\n", (unsigned)cfg->key_id);
+    printf("  kem         0x%04x %s (%s)\n", cfg->kem_id,
+           twoway_hpke_alg_name(TWOWAY_HPKE_ALG_KEM, cfg->kem_id),
+           twoway_hpke_alg_rfc_name(TWOWAY_HPKE_ALG_KEM, cfg->kem_id));
+    for (size_t i = 0; i < cfg->n_suites; i++) {
+        uint16_t kdf = cfg->suites[i].kdf_id, aead = cfg->suites[i].aead_id;
+        printf("  suite       kdf 0x%04x %s (%s), aead 0x%04x %s (%s)\n", kdf,
+               twoway_hpke_alg_name(TWOWAY_HPKE_ALG_KDF, kdf),
+               twoway_hpke_alg_rfc_name(TWOWAY_HPKE_ALG_KDF, kdf), aead,
+               twoway_hpke_alg_name(TWOWAY_HPKE_ALG_AEAD, aead),
+               twoway_hpke_alg_rfc_name(TWOWAY_HPKE_ALG_AEAD, aead));
     }
-    if (pick_config(a, cfgs, n, &cfg, &sym) != 0)
-        goto done;
-    rc = twoway_hpke_suite_from_ids(&suite, cfg->kem_id, sym.kdf_id, sym.aead_id);
-    if (rc == TWOWAY_OK)
-        rc = twoway_hpke_key_import_public(suite.kem, &pub, cfg->public_key, cfg->public_key_len);
-    opt.chunked = a->chunked;
-    if (rc == TWOWAY_OK)
-        rc = twoway_request_sealer_new(&sealer, &suite, cfg->key_id, pub, (const uint8_t *)media,
-                                       strlen(media), &opt);
-    if (rc != TWOWAY_OK) {
-        cli_error("sealing the request: %s", twoway_strerror(rc));
-        goto done;
-    }
-    status = run_stream(a, pull_sealer, sealer, 0, "request",
-                        a->state ? a->state : "twoway-client.state", rmedia);
-done:
-    twoway_sealer_free(sealer);
-    twoway_hpke_key_free(pub);
-    free(cfgs);
-    free(file);
-    return status;
+    printf("  public key  ");
+    for (size_t i = 0; i < cfg->public_key_len; i++)
+        printf("%02x", cfg->public_key[i]);
+    printf("\n");
 }
 
-static int cmd_open_request(const cli_args *a)
+static int cmd_show(const cli_args *a)
 {
-    uint8_t *file = NULL;
-    size_t file_len = 0;
-    cli_keyfile kf;
-    twoway_hpke_key *key = NULL;
-    twoway_keyring *ring = NULL;
-    twoway_opener *opener = NULL;
-    twoway_options opt = TWOWAY_OPTIONS_INIT;
-    int status = CLI_EXIT_FAIL, rc;
-    const char *media =
-        media_or(a->media, a->chunked, TWOWAY_OHTTP_REQUEST, TWOWAY_OHTTP_CHUNKED_REQUEST);
-    const char *rmedia = media_or(a->response_media, a->chunked, TWOWAY_OHTTP_RESPONSE,
-                                  TWOWAY_OHTTP_CHUNKED_RESPONSE);
-
-    if (cli_read_file(a->key, "key file", CLI_KEYFILE_MAX, &file, &file_len) != 0)
+    uint8_t *file;
+    size_t len, n = 0;
+    const char *name = cli_is_std(a->file) ? "stdin" : a->file;
+    if (cli_read_file(a->file, "file", 1u << 16, &file, &len) != 0)
         return CLI_EXIT_FAIL;
-    rc = cli_keyfile_parse(&kf, (const char *)file, file_len, a->key);
-    cli_free_secret(file, file_len);
-    if (rc != 0)
-        return CLI_EXIT_FAIL;
-    const twoway_hpke_kem *kem = twoway_hpke_kem_by_id(kf.kem_id);
-    rc = kem == NULL ? TWOWAY_ERR_UNSUPPORTED
-                     : twoway_hpke_key_import_private(kem, &key, kf.sk, kf.sk_len);
-    if (rc == TWOWAY_OK) {
-        size_t pk_len;
-        const uint8_t *pk = twoway_hpke_key_public(key, &pk_len);
-        if (pk == NULL || pk_len != kf.pk_len || memcmp(pk, kf.pk, pk_len) != 0) {
-            cli_error("%s: its public key does not match its private key", a->key);
+    int status = CLI_EXIT_FAIL;
+    twoway_key_config *cfgs = calloc(256, sizeof *cfgs);
+    if (cfgs == NULL) {
+        cli_error("%s", strerror(ENOMEM));
+        goto done;
+    }
+    if (len >= 18 && memchr(file, '\0', len) == NULL &&
+        strstr((const char *)file, "twoway-private-key") != NULL) {
+        twoway_hpke_key *key = NULL;
+        int rc = twoway_key_file_decode(&cfgs[0], &key, (const char *)file, len);
+        twoway_hpke_key_free(key);
+        if (rc != TWOWAY_OK) {
+            cli_lib_error(rc, "%s", name);
             goto done;
         }
-    }
-    if (rc == TWOWAY_OK)
-        rc = twoway_keyring_new(&ring);
-    for (size_t i = 0; rc == TWOWAY_OK && i < kf.n_suites; i++) {
-        twoway_hpke_suite suite;
-        rc = twoway_hpke_suite_from_ids(&suite, kf.kem_id, kf.suites[i].kdf_id,
-                                        kf.suites[i].aead_id);
-        if (rc == TWOWAY_OK)
-            rc = twoway_keyring_add(ring, kf.key_id, &suite, key);
-    }
-    if (rc != TWOWAY_OK) {
-        cli_error("loading the key from %s: %s", a->key, twoway_strerror(rc));
+        printf("%s: twoway private key file (keep it secret; the private key is not shown)\n",
+               name);
+        show_config(&cfgs[0]);
+        status = 0;
         goto done;
     }
-    opt.chunked = a->chunked;
-    rc = twoway_request_opener_new(&opener, ring, (const uint8_t *)media, strlen(media), &opt);
-    if (rc != TWOWAY_OK) {
-        cli_error("opening the request: %s", twoway_strerror(rc));
+    int rc = twoway_key_configs_decode(cfgs, 256, &n, file, len);
+    if (rc == TWOWAY_OK) {
+        printf("%s: application/ohttp-keys, %zu key configuration%s this tool knows\n", name, n,
+               n == 1 ? "" : "s");
+        for (size_t i = 0; i < n; i++)
+            show_config(&cfgs[i]);
+        status = 0;
         goto done;
     }
-    status = run_stream(a, pull_opener, opener, 1, "request",
-                        a->state ? a->state : "twoway-server.state", rmedia);
+    size_t used = 0;
+    if (twoway_key_config_decode(&cfgs[0], file, len, &used) == TWOWAY_OK && used == len) {
+        printf("%s: one key configuration (RFC 9458 §3, without the list's length prefix)\n",
+               name);
+        show_config(&cfgs[0]);
+        status = 0;
+        goto done;
+    }
+    cli_error("%s is neither a twoway private key file nor a key configuration: %s", name,
+              twoway_strerror(rc));
 done:
-    twoway_opener_free(opener);
-    twoway_keyring_free(ring);
-    twoway_hpke_key_free(key);
-    cli_wipe(&kf, sizeof kf);
+    free(cfgs);
+    cli_free_secret(file, len);
     return status;
-}
-
-/* seal-response and open-response: the saved context, then the stream. */
-static int response(const cli_args *a, int opening)
-{
-    uint8_t *file = NULL;
-    size_t file_len = 0;
-    twoway_context *ctx = NULL;
-    twoway_opener *opener = NULL;
-    twoway_sealer *sealer = NULL;
-    twoway_options opt = TWOWAY_OPTIONS_INIT;
-    int status = CLI_EXIT_FAIL, rc;
-    const char *media =
-        media_or(a->media, a->chunked, TWOWAY_OHTTP_RESPONSE, TWOWAY_OHTTP_CHUNKED_RESPONSE);
-
-    if ((!opening && refuse_terminal(a)) ||
-        cli_read_file(a->state, "state file", TWOWAY_CONTEXT_BLOB_MAX, &file, &file_len) != 0)
-        return CLI_EXIT_FAIL;
-    rc = twoway_context_load(&ctx, file, file_len);
-    cli_free_secret(file, file_len);
-    if (rc != TWOWAY_OK) {
-        cli_error("%s is not a usable state file: %s", a->state, twoway_strerror(rc));
-        return CLI_EXIT_FAIL;
-    }
-    opt.chunked = a->chunked;
-    if (opening)
-        rc = twoway_response_opener_new(&opener, ctx, (const uint8_t *)media, strlen(media), &opt);
-    else
-        rc = twoway_response_sealer_new(&sealer, ctx, (const uint8_t *)media, strlen(media), &opt);
-    if (rc == TWOWAY_ERR_ARG)
-        cli_error("%s was saved for another response media type than '%s' (give the same "
-                  "--response-media-type, or --chunked, as to %s)",
-                  a->state, media, opening ? "seal-request" : "open-request");
-    else if (rc != TWOWAY_OK)
-        cli_error("%s the response: %s", opening ? "opening" : "sealing", twoway_strerror(rc));
-    else if (opening)
-        status = run_stream(a, pull_opener, opener, 1, "response", NULL, NULL);
-    else
-        status = run_stream(a, pull_sealer, sealer, 0, "response", NULL, NULL);
-    twoway_opener_free(opener);
-    twoway_sealer_free(sealer);
-    twoway_context_free(ctx);
-    return status;
-}
-
-static int cmd_seal_response(const cli_args *a)
-{
-    return response(a, 0);
-}
-
-static int cmd_open_response(const cli_args *a)
-{
-    return response(a, 1);
 }
 
 /* ---------------------------------------------------------------- main */
 
 #define IO_HELP                                                                                    \
-    "  -i, --in FILE        read FILE instead of stdin\n"                                          \
+    "  -i, --in FILE        read FILE instead of stdin ('-': stdin)\n"                             \
     "  -o, --out FILE       write FILE (complete, or not at all) instead of stdout\n"
 #define MEDIA_HELP(KIND, kind)                                                                     \
-    "  --media-type T       the " kind "'s media type (default '" TWOWAY_OHTTP_##KIND              \
-        "',\n"                                                                                     \
-        "                       with --chunked '" TWOWAY_OHTTP_CHUNKED_##KIND "')\n"
+    "  --media-type T       the " kind "'s media type (default '" TWOWAY_OHTTP_##KIND "',\n"       \
+    "                       chunked '" TWOWAY_OHTTP_CHUNKED_##KIND "')\n"
 #define RMEDIA_HELP                                                                                \
     "  --response-media-type T  the response's media type, kept in the state file\n"               \
-    "                       (default '" TWOWAY_OHTTP_RESPONSE "', with --chunked\n"                \
-    "                       '" TWOWAY_OHTTP_CHUNKED_RESPONSE "')\n"
+    "                       (default: OHTTP's, chunked when the request is)\n"
+#define MAX_CHUNK_HELP(what)                                                                       \
+    "  --max-chunk N        " what " (1 to 16777216)\n"
 
 static const command commands[] = {
     {"keygen", OPT_OUT | OPT_KEM | OPT_KDF | OPT_AEAD | OPT_KEY_ID | OPT_CONFIG, OPT_KDF | OPT_AEAD,
      OPT_OUT, cmd_keygen,
      "[--kem KEM] [--kdf KDF]... [--aead AEAD]... [--key-id N] -o KEYFILE [--config FILE]",
-     "Generates a key pair. Writes the private key to KEYFILE (mode 0600) and its\n"
-     "public key configuration (RFC 9458 application/ohttp-keys) to FILE\n"
-     "(default KEYFILE.pub), accepting every (KDF, AEAD) pair given.\n\n"
+     "Generates a key pair. Writes the private key to KEYFILE (mode 0600; '-' for\n"
+     "stdout) and its public key configuration (RFC 9458 application/ohttp-keys) to\n"
+     "FILE (default KEYFILE.pub; none when KEYFILE is '-': see pubkey), accepting\n"
+     "every (KDF, AEAD) pair given. An existing KEYFILE is never replaced.\n\n"
      "  --kem KEM            x25519 (default), p256, p384, p521, x448\n"
      "  --kdf KDF            sha256 (default), sha384, sha512 (repeatable)\n"
      "  --aead AEAD          aes128gcm (default), aes256gcm, chacha20poly1305 (repeatable)\n"
      "  --key-id N           the key id, 0 to 255 (default 0)\n"
      "  -o, --out KEYFILE    the private key file (required)\n"
      "  --config FILE        the key configuration file\n"},
+    {"pubkey", OPT_IN | OPT_OUT, 0, 0, cmd_pubkey, "[-i KEYFILE] [-o CONFIG]",
+     "Writes the key configuration (application/ohttp-keys) of a private key file:\n"
+     "what clients need, made again from the key file.\n\n" IO_HELP},
+    {"show", OPT_FILE, 0, 0, cmd_show, "[FILE]",
+     "Describes a private key file or a key configuration (a list or one) in words:\n"
+     "key ids, algorithms and public keys. FILE '-' or none: stdin.\n"},
     {"seal-request",
      OPT_IN | OPT_OUT | OPT_CONFIG | OPT_KEY_ID | OPT_KDF | OPT_AEAD | OPT_MEDIA |
-         OPT_RESPONSE_MEDIA | OPT_CHUNKED | OPT_STATE,
-     0, OPT_CONFIG, cmd_seal_request,
-     "--config FILE [--key-id N] [--kdf KDF] [--aead AEAD] [--chunked] [--state STATEFILE]\n"
-     "       [--media-type T] [--response-media-type T] [-i IN] [-o OUT]",
-     "Client: seals a request to a key configuration (application/ohttp-keys) and\n"
-     "saves what opening its response needs to STATEFILE (a secret, mode 0600).\n\n"
-     "  --config FILE        the receiver's key configuration list (required)\n"
+         OPT_RESPONSE_MEDIA | OPT_CHUNKED | OPT_NO_CHUNKED | OPT_MAX_CHUNK | OPT_STATE | OPT_ENC |
+         OPT_VERBOSE,
+     OPT_CONFIG | OPT_STATE | OPT_ENC, OPT_CONFIG, cli_seal_request,
+     "--config FILE... [--key-id N] [--kdf KDF] [--aead AEAD] [--chunked [--max-chunk N]]\n"
+     "       [--state STATEFILE]... [--enc FILE]... [--media-type T] [--response-media-type T]\n"
+     "       [-v] [-i IN] [-o OUT]",
+     "Client: seals a request to a key configuration list (application/ohttp-keys)\n"
+     "and saves what opening its response needs to STATEFILE (a secret, mode 0600),\n"
+     "before the first byte of the request goes out.\n"
+     "With several --config: one request for all (one-to-many; not OHTTP): each\n"
+     "receiver gets the request and its encapsulated key (--enc), and the client one\n"
+     "state file per receiver.\n\n"
+     "  --config FILE        the receiver's key configurations (repeatable)\n"
      "  --key-id N           use the configuration with this key id (default: the first)\n"
      "  --kdf, --aead        use this suite (default: the first the configuration lists)\n"
-     "  --chunked            chunked framing (any size, constant memory)\n"
-     "  --state STATEFILE    default twoway-client.state\n" MEDIA_HELP(REQUEST, "request")
-         RMEDIA_HELP IO_HELP},
+     "  --chunked            chunked framing (any size, constant memory)\n" MAX_CHUNK_HELP(
+         "plaintext bytes per chunk (default 4096)") "  --state STATEFILE    default "
+                                                     "twoway-client.state (several receivers:\n"
+                                                     "                       "
+                                                     "twoway-client-N.state)\n"
+                                                     "  --enc FILE           several "
+                                                     "receivers: the encapsulated key of each\n"
+                                                     "                       (default "
+                                                     "twoway-request-N.enc)\n"
+                                                     "  -v, --verbose        say which key, "
+                                                     "suite and files are used\n" MEDIA_HELP(
+                                                         REQUEST, "request") RMEDIA_HELP IO_HELP},
     {"open-request",
-     OPT_IN | OPT_OUT | OPT_KEY | OPT_MEDIA | OPT_RESPONSE_MEDIA | OPT_CHUNKED | OPT_STATE, 0,
-     OPT_KEY, cmd_open_request,
-     "--key KEYFILE [--chunked] [--state STATEFILE] [--media-type T]\n"
-     "       [--response-media-type T] [-i IN] [-o OUT]",
-     "Server: opens a request with the private key in KEYFILE and saves what\n"
-     "sealing its response needs to STATEFILE (a secret, mode 0600).\n\n"
-     "  --key KEYFILE        the private key file of keygen (required)\n"
-     "  --chunked            the request is chunked\n"
-     "  --state STATEFILE    default twoway-server.state\n" MEDIA_HELP(REQUEST, "request")
-         RMEDIA_HELP IO_HELP},
-    {"seal-response", OPT_IN | OPT_OUT | OPT_STATE | OPT_MEDIA | OPT_CHUNKED, 0, OPT_STATE,
-     cmd_seal_response, "--state STATEFILE [--chunked] [--media-type T] [-i IN] [-o OUT]",
-     "Server: seals the response to the request open-request opened.\n\n"
-     "  --state STATEFILE    the state file of open-request (required)\n"
-     "  --chunked            chunked framing\n" MEDIA_HELP(RESPONSE, "response") IO_HELP},
-    {"open-response", OPT_IN | OPT_OUT | OPT_STATE | OPT_MEDIA | OPT_CHUNKED, 0, OPT_STATE,
-     cmd_open_response, "--state STATEFILE [--chunked] [--media-type T] [-i IN] [-o OUT]",
-     "Client: opens the response to the request seal-request sealed.\n\n"
-     "  --state STATEFILE    the state file of seal-request (required)\n"
-     "  --chunked            the response is chunked\n" MEDIA_HELP(RESPONSE, "response") IO_HELP},
+     OPT_IN | OPT_OUT | OPT_KEY | OPT_ENC | OPT_MEDIA | OPT_RESPONSE_MEDIA | OPT_CHUNKED |
+         OPT_NO_CHUNKED | OPT_MAX_CHUNK | OPT_STATE | OPT_VERBOSE,
+     OPT_KEY, OPT_KEY, cli_open_request,
+     "--key KEYFILE... [--enc FILE] [--chunked|--no-chunked] [--max-chunk N]\n"
+     "       [--state STATEFILE] [--media-type T] [--response-media-type T] [-v] [-i IN] "
+     "[-o OUT]",
+     "Server: opens a request with the private keys of the key files (a key ring:\n"
+     "the request's key id and suite pick the key) and saves what sealing its\n"
+     "response needs to STATEFILE (a secret, mode 0600) before writing the request.\n"
+     "Chunked or unchunked requests are both accepted unless one is asked for.\n\n"
+     "  --key KEYFILE        a private key file of keygen (repeatable)\n"
+     "  --enc FILE           a one-to-many request: this receiver's encapsulated key\n"
+     "  --chunked, --no-chunked  accept only this framing\n" MAX_CHUNK_HELP(
+         "the largest chunk accepted (default 16384)") "  --state STATEFILE    default "
+                                                       "twoway-server.state\n"
+                                                       "  -v, --verbose        say which key "
+                                                       "and framing the request has\n" MEDIA_HELP(
+                                                           REQUEST, "request") RMEDIA_HELP IO_HELP},
+    {"seal-response",
+     OPT_IN | OPT_OUT | OPT_STATE | OPT_MEDIA | OPT_CHUNKED | OPT_NO_CHUNKED | OPT_MAX_CHUNK, 0,
+     0, cli_seal_response,
+     "[--state STATEFILE] [--chunked|--no-chunked] [--max-chunk N] [--media-type T]\n"
+     "       [-i IN] [-o OUT]",
+     "Server: seals the response to the request open-request opened. The state file\n"
+     "is read once the input begins (so that the command works in a pipeline after\n"
+     "open-request); it gives the media type and the framing (a chunked request\n"
+     "gets a chunked response).\n\n"
+     "  --state STATEFILE    the state file of open-request (default twoway-server.state)\n"
+     "  --chunked, --no-chunked  this framing instead of the request's\n" MAX_CHUNK_HELP(
+         "plaintext bytes per chunk (default 4096)") MEDIA_HELP(RESPONSE, "response") IO_HELP},
+    {"open-response",
+     OPT_IN | OPT_OUT | OPT_STATE | OPT_MEDIA | OPT_CHUNKED | OPT_NO_CHUNKED | OPT_MAX_CHUNK, 0,
+     0, cli_open_response,
+     "[--state STATEFILE] [--chunked|--no-chunked] [--max-chunk N] [--media-type T]\n"
+     "       [-i IN] [-o OUT]",
+     "Client: opens the response to the request seal-request sealed. The state file\n"
+     "is read once the input begins; it gives the media type and the framing.\n\n"
+     "  --state STATEFILE    the state file of seal-request (default twoway-client.state)\n"
+     "  --chunked, --no-chunked  accept only this framing\n" MAX_CHUNK_HELP(
+         "the largest chunk accepted (default 16384)") MEDIA_HELP(RESPONSE, "response") IO_HELP},
 };
 
 static void print_usage(FILE *f)
@@ -668,11 +573,16 @@ static void print_usage(FILE *f)
           "HPKE requests and responses in the twoway format (Oblivious HTTP, RFC 9458,\n"
           "and chunked OHTTP).\n\n"
           "  keygen         generate a key pair and its key configuration\n"
-          "  seal-request   client: seal a request to a key configuration\n"
-          "  open-request   server: open a request with the private key\n"
+          "  pubkey         the key configuration of a private key file\n"
+          "  show           describe a key file or key configuration\n"
+          "  seal-request   client: seal a request to key configurations\n"
+          "  open-request   server: open a request with private keys\n"
           "  seal-response  server: seal the response to that request\n"
           "  open-response  client: open the response\n\n"
-          "  twoway --version | --help\n",
+          "A client and a server in one line (the state files pass between them):\n"
+          "  echo hi | twoway seal-request --config k.pub | twoway open-request --key k |\n"
+          "      tr a-z A-Z | twoway seal-response | twoway open-response\n\n"
+          "  twoway --version | --help            (manual: man twoway)\n",
           f);
 }
 

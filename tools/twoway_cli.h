@@ -1,19 +1,44 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The `twoway` command-line tool: helpers shared by its subcommands
- * (twoway.c) and kept in twoway_io.c: messages, algorithm names, files
- * written atomically, the private key file.
+ * The `twoway` command-line tool: what its files share. twoway.c parses
+ * the command line and runs the key commands; twoway_msg.c seals and opens
+ * messages; twoway_io.c keeps messages, files, sources, sinks and state
+ * files.
  */
 #ifndef TWOWAY_CLI_H
 #define TWOWAY_CLI_H
 
 #include <twoway/twoway.h>
 
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+
+/* ------------------------------------------------------------- arguments */
+
+#define CLI_MAX_ALGS 3
+#define CLI_MAX_FILES 16 /* --config, --key, --state and --enc given at most this often */
+
+typedef struct cli_args {
+    const char *in, *out, *media, *response_media, *file;
+    const char *config[CLI_MAX_FILES], *key[CLI_MAX_FILES];
+    const char *state[CLI_MAX_FILES], *enc[CLI_MAX_FILES];
+    size_t n_config, n_key, n_state, n_enc;
+    uint16_t kem, kdf[CLI_MAX_ALGS], aead[CLI_MAX_ALGS];
+    size_t n_kem, n_kdf, n_aead;
+    int key_id;     /* -1: not given */
+    int chunked;    /* -1: not given (the default or inferred), 0 --no-chunked, 1 --chunked */
+    size_t max_chunk; /* 0: not given */
+    int verbose;
+} cli_args;
+
+/* The subcommands (twoway_msg.c). */
+int cli_seal_request(const cli_args *a);
+int cli_open_request(const cli_args *a);
+int cli_seal_response(const cli_args *a);
+int cli_open_response(const cli_args *a);
 
 /* ------------------------------------------------------------- messages */
 
@@ -22,41 +47,41 @@ extern const char *cli_command;
 
 /* One line on stderr: "twoway: <command>: <message>". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_error with the library's detail when it has one ("...: <detail>"),
+ * else its sentence for rc. */
+void cli_lib_error(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Overwrites n bytes at p in a way the compiler keeps. */
 void cli_wipe(void *p, size_t n);
 
-/* ------------------------------------------------------ algorithm names */
-
-enum cli_alg_kind { CLI_KEM, CLI_KDF, CLI_AEAD };
-
-/* Parses a name ("x25519", "sha384", "chacha20poly1305", ...; a few spellings
- * are accepted, case does not matter). Returns 0, or -1 if unknown. */
-int cli_alg_parse(enum cli_alg_kind kind, const char *name, uint16_t *id);
-/* The short name of a built-in algorithm, or NULL. */
-const char *cli_alg_name(enum cli_alg_kind kind, uint16_t id);
-/* The names accepted, for help and error messages ("x25519|p256|..."). */
-const char *cli_alg_choices(enum cli_alg_kind kind);
+/* "-" (or NULL where a default stream is meant): standard input/output. */
+int cli_is_std(const char *path);
 
 /* ---------------------------------------------------------------- files */
 
-/* Reads the whole of path (at most max bytes) into a new buffer with a NUL
- * after the data. Reports its errors; returns 0 or -1. Free with
+/* Reads the whole of path ("-": stdin; at most max bytes) into a new buffer
+ * with a NUL after the data. Reports its errors; returns 0 or -1. Free with
  * cli_free_secret when the file may hold a secret. */
 int cli_read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *out_len);
 void cli_free_secret(uint8_t *p, size_t n);
 
-/* Where a message is read from: a file or stdin. */
+/* Where a message is read from: a file or stdin. The first read may be
+ * taken early (cli_source_prefetch) and is then served first. */
 typedef struct cli_source {
     int fd;
     const char *name;
     int err;        /* errno of a failed read */
     uint64_t count; /* bytes read */
+    uint8_t *pre;   /* prefetched bytes */
+    size_t pre_len, pre_off;
 } cli_source;
 
-int cli_source_open(cli_source *s, const char *path); /* NULL: stdin; reports errors */
+int cli_source_open(cli_source *s, const char *path); /* NULL or "-": stdin; reports errors */
 void cli_source_close(cli_source *s);
-/* A twoway_read_fn (twoway_read_fd, counting and keeping errno). */
+/* Waits for the first bytes of the source (or its end) and keeps them:
+ * returns 0, or -1 on a read error (reported). */
+int cli_source_prefetch(cli_source *s);
+/* A twoway_read_fn (the prefetched bytes first; counting and keeping errno). */
 long cli_source_read(void *src, uint8_t *buf, size_t len);
 
 /*
@@ -73,46 +98,41 @@ typedef struct cli_sink {
     uint64_t count; /* bytes written */
 } cli_sink;
 
-int cli_sink_open(cli_sink *s, const char *path, int secret);
+int cli_sink_open(cli_sink *s, const char *path, int secret); /* NULL or "-": stdout */
 int cli_sink_write(cli_sink *s, const uint8_t *p, size_t n);
 int cli_sink_commit(cli_sink *s);
 void cli_sink_abort(cli_sink *s);
-/* The whole of data into path, atomically. Returns 0 or -1. */
+/* The whole of data into path ("-": stdout), atomically. Returns 0 or -1. */
 int cli_write_file(const char *path, int secret, const uint8_t *data, size_t len);
 
 /* Installs the signal handlers that remove temporary files. */
 void cli_signals_init(void);
 
-/* ------------------------------------------------------------- key file */
+/* Binary output is not for a terminal: 1 (reported) when path is stdout
+ * and stdout is one. */
+int cli_refuse_terminal(const char *path, const char *what);
+
+/* ----------------------------------------------------------- state files */
 
 /*
- * The private key file (text, mode 0600):
+ * What a request command leaves for the response command of its side:
  *
- *   # twoway private key: keep it secret
- *   twoway-private-key 1
- *   key-id 0
- *   kem x25519
- *   suite sha256 aes128gcm          (one line per accepted (KDF, AEAD) pair)
- *   public-key <hex>
- *   private-key <hex>
+ *   "TWS1" || flags(1) || twoway_context_save blob      flags bit 0: chunked response
+ *
+ * A bare twoway_context_save blob ("TWC1...", a library user's) is read too:
+ * its response is chunked when its media type is chunked OHTTP's.
  */
-typedef struct cli_keyfile {
-    uint8_t key_id;
-    uint16_t kem_id;
-    size_t n_suites;
-    twoway_symmetric_suite suites[TWOWAY_KEY_CONFIG_MAX_SUITES];
-    size_t pk_len, sk_len;
-    uint8_t pk[TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN];
-    uint8_t sk[TWOWAY_HPKE_MAX_PRIVATE_KEY_LEN];
-} cli_keyfile;
+typedef struct cli_state {
+    twoway_context *ctx;
+    int chunked;
+} cli_state;
 
-#define CLI_KEYFILE_MAX 4096u
-
-/* The file's text into out[CLI_KEYFILE_MAX]; returns its length (0 if it
- * does not fit). */
-size_t cli_keyfile_format(const cli_keyfile *kf, char *out);
-/* Parses text[len] (followed by a NUL); reports errors as "path:line: ...";
- * returns 0 or -1. */
-int cli_keyfile_parse(cli_keyfile *kf, const char *text, size_t len, const char *path);
+/* Removes path (a stale state file) unless it is "-"; reports failures
+ * other than a missing file. Returns 0 or -1. */
+int cli_state_remove(const char *path);
+/* Saves ctx for media and the framing. Returns 0 or -1 (reported). */
+int cli_state_save(const char *path, const twoway_context *ctx, const char *media, int chunked);
+int cli_state_load(cli_state *st, const char *path);
+void cli_state_free(cli_state *st);
 
 #endif /* TWOWAY_CLI_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The `twoway` command-line tool: messages, algorithm names, files written
- * atomically, and the private key file (see twoway_cli.h).
+ * The `twoway` command-line tool: messages, files read whole or written
+ * atomically, message sources and sinks, and state files (twoway_cli.h).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -35,77 +35,27 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+void cli_lib_error(int rc, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *detail = twoway_error_detail();
+    cli_error("%s: %s", msg, detail[0] != '\0' ? detail : twoway_strerror(rc));
+}
+
+int cli_is_std(const char *path)
+{
+    return path == NULL || strcmp(path, "-") == 0;
+}
+
 void cli_wipe(void *p, size_t n)
 {
     volatile unsigned char *v = p;
     while (n-- > 0)
         *v++ = 0;
-}
-
-/* ------------------------------------------------------ algorithm names */
-
-typedef struct cli_alg {
-    const char *name, *alias;
-    uint16_t id;
-} cli_alg;
-
-static const cli_alg kems[] = {
-    {"x25519", "dhkem-x25519", TWOWAY_HPKE_KEM_X25519_SHA256},
-    {"p256", "p-256", TWOWAY_HPKE_KEM_P256_SHA256},
-    {"p384", "p-384", TWOWAY_HPKE_KEM_P384_SHA384},
-    {"p521", "p-521", TWOWAY_HPKE_KEM_P521_SHA512},
-    {"x448", "dhkem-x448", TWOWAY_HPKE_KEM_X448_SHA512},
-};
-static const cli_alg kdfs[] = {
-    {"sha256", "hkdf-sha256", TWOWAY_HPKE_KDF_HKDF_SHA256},
-    {"sha384", "hkdf-sha384", TWOWAY_HPKE_KDF_HKDF_SHA384},
-    {"sha512", "hkdf-sha512", TWOWAY_HPKE_KDF_HKDF_SHA512},
-};
-static const cli_alg aeads[] = {
-    {"aes128gcm", "aes-128-gcm", TWOWAY_HPKE_AEAD_AES_128_GCM},
-    {"aes256gcm", "aes-256-gcm", TWOWAY_HPKE_AEAD_AES_256_GCM},
-    {"chacha20poly1305", "chacha20-poly1305", TWOWAY_HPKE_AEAD_CHACHA20_POLY1305},
-};
-
-static const cli_alg *alg_table(enum cli_alg_kind kind, size_t *n)
-{
-    switch (kind) {
-    case CLI_KEM: *n = sizeof kems / sizeof kems[0]; return kems;
-    case CLI_KDF: *n = sizeof kdfs / sizeof kdfs[0]; return kdfs;
-    default: *n = sizeof aeads / sizeof aeads[0]; return aeads;
-    }
-}
-
-int cli_alg_parse(enum cli_alg_kind kind, const char *name, uint16_t *id)
-{
-    size_t n;
-    const cli_alg *t = alg_table(kind, &n);
-    for (size_t i = 0; i < n; i++) {
-        if (strcasecmp(name, t[i].name) == 0 || strcasecmp(name, t[i].alias) == 0) {
-            *id = t[i].id;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-const char *cli_alg_name(enum cli_alg_kind kind, uint16_t id)
-{
-    size_t n;
-    const cli_alg *t = alg_table(kind, &n);
-    for (size_t i = 0; i < n; i++)
-        if (t[i].id == id)
-            return t[i].name;
-    return NULL;
-}
-
-const char *cli_alg_choices(enum cli_alg_kind kind)
-{
-    switch (kind) {
-    case CLI_KEM: return "x25519|p256|p384|p521|x448";
-    case CLI_KDF: return "sha256|sha384|sha512";
-    default: return "aes128gcm|aes256gcm|chacha20poly1305";
-    }
 }
 
 /* ------------------------------------------------------ temporary files */
@@ -161,7 +111,9 @@ void cli_signals_init(void)
 
 int cli_read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *out_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = cli_is_std(path) ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (cli_is_std(path))
+        path = "(standard input)";
     if (fd < 0) {
         cli_error("cannot open %s %s: %s", what, path, strerror(errno));
         return -1;
@@ -183,7 +135,8 @@ int cli_read_file(const char *path, const char *what, size_t max, uint8_t **out,
         else if ((len += (size_t)r) > max)
             break;
     }
-    close(fd);
+    if (fd != STDIN_FILENO)
+        close(fd);
     if (err != 0 || len > max) {
         if (err != 0)
             cli_error("cannot read %s %s: %s", what, path, strerror(err));
@@ -209,7 +162,7 @@ void cli_free_secret(uint8_t *p, size_t n)
 int cli_source_open(cli_source *s, const char *path)
 {
     memset(s, 0, sizeof *s);
-    if (path == NULL) {
+    if (cli_is_std(path)) {
         s->fd = STDIN_FILENO;
         s->name = "stdin";
         return 0;
@@ -228,11 +181,41 @@ void cli_source_close(cli_source *s)
     if (s->fd > STDERR_FILENO)
         close(s->fd);
     s->fd = -1;
+    cli_free_secret(s->pre, s->pre_len);
+    s->pre = NULL;
+}
+
+#define CLI_PREFETCH_LEN 65536u
+
+int cli_source_prefetch(cli_source *s)
+{
+    if (s->pre != NULL)
+        return 0;
+    s->pre = malloc(CLI_PREFETCH_LEN);
+    if (s->pre == NULL) {
+        cli_error("reading %s: %s", s->name, strerror(ENOMEM));
+        return -1;
+    }
+    long r = twoway_read_fd(&s->fd, s->pre, CLI_PREFETCH_LEN);
+    if (r < 0) {
+        s->err = errno;
+        cli_error("reading %s: %s", s->name, strerror(s->err));
+        return -1;
+    }
+    s->pre_len = (size_t)r;
+    s->count += (uint64_t)r;
+    return 0;
 }
 
 long cli_source_read(void *src, uint8_t *buf, size_t len)
 {
     cli_source *s = src;
+    if (s->pre_off < s->pre_len) {
+        size_t n = s->pre_len - s->pre_off < len ? s->pre_len - s->pre_off : len;
+        memcpy(buf, s->pre + s->pre_off, n);
+        s->pre_off += n;
+        return (long)n;
+    }
     long r = twoway_read_fd(&s->fd, buf, len);
     if (r < 0)
         s->err = errno;
@@ -245,7 +228,7 @@ int cli_sink_open(cli_sink *s, const char *path, int secret)
 {
     memset(s, 0, sizeof *s);
     s->fd = -1;
-    if (path == NULL) {
+    if (cli_is_std(path)) {
         s->fd = STDOUT_FILENO;
         s->name = "stdout";
         return 0;
@@ -338,208 +321,92 @@ int cli_write_file(const char *path, int secret, const uint8_t *data, size_t len
     return cli_sink_commit(&s);
 }
 
-/* ------------------------------------------------------------- key file */
 
-#define KEYFILE_MAGIC "twoway-private-key 1"
-
-static void hex_put(char *out, const uint8_t *p, size_t n)
+int cli_refuse_terminal(const char *path, const char *what)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
+    if (cli_is_std(path) && isatty(STDOUT_FILENO)) {
+        cli_error("refusing to write %s to a terminal (use -o FILE or a redirection)", what);
+        return 1;
     }
-    out[2 * n] = 0;
+    return 0;
 }
 
-static int hex_digit(char c)
+/* ----------------------------------------------------------- state files */
+
+static const uint8_t state_magic[4] = {'T', 'W', 'S', '1'};
+#define STATE_CHUNKED 0x01u
+
+int cli_state_remove(const char *path)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (cli_is_std(path) || unlink(path) == 0 || errno == ENOENT)
+        return 0;
+    cli_error("cannot remove the old state file %s: %s", path, strerror(errno));
     return -1;
 }
 
-/* Decodes hex into out[max]; returns the length or -1. */
-static long hex_get(const char *s, uint8_t *out, size_t max)
+int cli_state_save(const char *path, const twoway_context *ctx, const char *media, int chunked)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n % 2 != 0 || n / 2 > max)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return (long)(n / 2);
-}
-
-/* Appends to out[CLI_KEYFILE_MAX] at *len; returns 0, or -1 if it does not fit. */
-__attribute__((format(printf, 3, 4))) static int append(char *out, size_t *len, const char *fmt,
-                                                        ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out + *len, CLI_KEYFILE_MAX - *len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= CLI_KEYFILE_MAX - *len)
-        return -1;
-    *len += (size_t)n;
-    return 0;
-}
-
-size_t cli_keyfile_format(const cli_keyfile *kf, char *out)
-{
-    char pk[2 * TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN + 1], sk[2 * TWOWAY_HPKE_MAX_PRIVATE_KEY_LEN + 1];
-    const char *kem = cli_alg_name(CLI_KEM, kf->kem_id);
-    size_t len = 0;
-    if (kem == NULL || kf->pk_len > TWOWAY_HPKE_MAX_PUBLIC_KEY_LEN ||
-        kf->sk_len > TWOWAY_HPKE_MAX_PRIVATE_KEY_LEN)
-        return 0;
-    int rc = append(out, &len,
-                    "# twoway private key: keep it secret. Its public key configuration\n"
-                    "# (application/ohttp-keys) is a separate file.\n" KEYFILE_MAGIC "\n"
-                    "key-id %u\nkem %s\n",
-                    (unsigned)kf->key_id, kem);
-    for (size_t i = 0; rc == 0 && i < kf->n_suites; i++) {
-        const char *kdf = cli_alg_name(CLI_KDF, kf->suites[i].kdf_id);
-        const char *aead = cli_alg_name(CLI_AEAD, kf->suites[i].aead_id);
-        rc = kdf == NULL || aead == NULL ? -1 : append(out, &len, "suite %s %s\n", kdf, aead);
-    }
-    hex_put(pk, kf->pk, kf->pk_len);
-    hex_put(sk, kf->sk, kf->sk_len);
-    if (rc == 0)
-        rc = append(out, &len, "public-key %s\nprivate-key %s\n", pk, sk);
-    cli_wipe(sk, sizeof sk);
-    return rc == 0 ? len : 0;
-}
-
-/* The next space-separated word of *p (NUL-terminated in place), or NULL. */
-static char *next_word(char **p)
-{
-    char *s = *p;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s == 0)
-        return NULL;
-    char *w = s;
-    while (*s != 0 && *s != ' ' && *s != '\t')
-        s++;
-    if (*s != 0)
-        *s++ = 0;
-    *p = s;
-    return w;
-}
-
-/* One "field value..." line into kf; seen: bit per field. Returns 0, or -1
- * with *why set. */
-static int keyfile_line(cli_keyfile *kf, char *line, unsigned *seen, const char **why)
-{
-    char *p = line, *field = next_word(&p), *a = next_word(&p), *b = next_word(&p);
-    char *extra = next_word(&p);
-    if (strcmp(field, "suite") == 0) {
-        twoway_symmetric_suite s;
-        *why = "expected: suite KDF AEAD";
-        if (a == NULL || b == NULL || extra != NULL)
-            return -1;
-        *why = "unknown KDF or AEAD";
-        if (cli_alg_parse(CLI_KDF, a, &s.kdf_id) != 0 ||
-            cli_alg_parse(CLI_AEAD, b, &s.aead_id) != 0)
-            return -1;
-        *why = "too many suites";
-        if (kf->n_suites == TWOWAY_KEY_CONFIG_MAX_SUITES)
-            return -1;
-        kf->suites[kf->n_suites++] = s;
-        return 0;
-    }
-    static const char *const fields[] = {"key-id", "kem", "public-key", "private-key"};
-    unsigned i = 0;
-    while (i < 4 && strcmp(field, fields[i]) != 0)
-        i++;
-    *why = i == 4                   ? "unknown field"
-           : a == NULL || b != NULL ? "one value expected"
-                                    : "a field given twice";
-    if (i == 4 || a == NULL || b != NULL || (*seen & (1u << i)))
-        return -1;
-    *seen |= 1u << i;
-    *why = "invalid value";
-    if (i == 0) {
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(a, &end, 10);
-        if (errno != 0 || *end != 0 || *a == '-' || v > 255)
-            return -1;
-        kf->key_id = (uint8_t)v;
-        return 0;
-    }
-    if (i == 1)
-        return cli_alg_parse(CLI_KEM, a, &kf->kem_id);
-    long n = i == 2 ? hex_get(a, kf->pk, sizeof kf->pk) : hex_get(a, kf->sk, sizeof kf->sk);
-    if (n < 0)
-        return -1;
-    if (i == 2)
-        kf->pk_len = (size_t)n;
-    else
-        kf->sk_len = (size_t)n;
-    cli_wipe(a, strlen(a));
-    return 0;
-}
-
-int cli_keyfile_parse(cli_keyfile *kf, const char *text, size_t len, const char *path)
-{
-    memset(kf, 0, sizeof *kf);
-    if (strlen(text) != len) {
-        cli_error("%s: not a twoway private key file (it is binary)", path);
+    uint8_t blob[5 + TWOWAY_CONTEXT_BLOB_MAX];
+    size_t len = sizeof blob - 5;
+    memcpy(blob, state_magic, 4);
+    blob[4] = chunked ? STATE_CHUNKED : 0;
+    int rc = twoway_context_save(ctx, (const uint8_t *)media, strlen(media), blob + 5, &len);
+    if (rc != TWOWAY_OK) {
+        cli_error("saving the state to %s: %s", path, twoway_strerror(rc));
         return -1;
     }
-    char *copy = malloc(len + 1);
-    if (copy == NULL) {
-        cli_error("reading %s: %s", path, strerror(ENOMEM));
-        return -1;
-    }
-    memcpy(copy, text, len + 1);
-    unsigned seen = 0, lineno = 0;
-    int magic = 0, rc = 0;
-    const char *why = NULL;
-    for (char *line = copy, *next; rc == 0 && line != NULL; line = next) {
-        lineno++;
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = 0;
-        size_t n = strlen(line);
-        if (n > 0 && line[n - 1] == '\r')
-            line[n - 1] = 0;
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == 0 || *p == '#')
-            continue;
-        if (!magic) {
-            magic = 1;
-            why = "not a twoway private key file (the first line is not \"" KEYFILE_MAGIC "\")";
-            rc = strcmp(p, KEYFILE_MAGIC) == 0 ? 0 : -1;
-        } else {
-            rc = keyfile_line(kf, p, &seen, &why);
-        }
-    }
-    cli_wipe(copy, len);
-    free(copy);
-    if (rc == 0 && (!magic || seen != 15 || kf->n_suites == 0)) {
-        lineno = 0;
-        why = !magic ? "empty: not a twoway private key file"
-                     : "incomplete: key-id, kem, suite, public-key and private-key are needed";
-        rc = -1;
-    }
-    if (rc != 0) {
-        if (lineno > 0)
-            cli_error("%s:%u: %s", path, lineno, why);
-        else
-            cli_error("%s: %s", path, why);
-        cli_wipe(kf, sizeof *kf);
-    }
+    rc = cli_write_file(path, 1, blob, 5 + len);
+    cli_wipe(blob, sizeof blob);
     return rc;
+}
+
+/* Whether media is one of the chunked OHTTP names. */
+static int media_is_chunked(const uint8_t *media, size_t len)
+{
+    static const char *const names[] = {TWOWAY_OHTTP_CHUNKED_REQUEST,
+                                        TWOWAY_OHTTP_CHUNKED_RESPONSE};
+    for (size_t i = 0; i < 2; i++)
+        if (len == strlen(names[i]) && memcmp(media, names[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+int cli_state_load(cli_state *st, const char *path)
+{
+    uint8_t *file;
+    size_t len;
+    memset(st, 0, sizeof *st);
+    if (cli_read_file(path, "state file", 5 + TWOWAY_CONTEXT_BLOB_MAX, &file, &len) != 0)
+        return -1;
+    const uint8_t *blob = file;
+    size_t blob_len = len;
+    int wrapped = len >= 5 && memcmp(file, state_magic, 4) == 0;
+    if (wrapped) {
+        blob += 5;
+        blob_len -= 5;
+    }
+    int rc = twoway_context_load(&st->ctx, blob, blob_len);
+    if (rc == TWOWAY_OK && wrapped && (file[4] & ~STATE_CHUNKED) != 0)
+        rc = TWOWAY_ERR_FORMAT;
+    if (rc == TWOWAY_OK) {
+        size_t mlen;
+        const uint8_t *media = twoway_context_response_media_type(st->ctx, &mlen);
+        st->chunked = wrapped ? (file[4] & STATE_CHUNKED) != 0 : media_is_chunked(media, mlen);
+    }
+    cli_free_secret(file, len);
+    if (rc != TWOWAY_OK) {
+        cli_state_free(st);
+        cli_error("%s is not a usable state file: %s%s", cli_is_std(path) ? "stdin" : path,
+                  twoway_strerror(rc),
+                  rc == TWOWAY_ERR_FORMAT ? " (it is not what seal-request or open-request saved)"
+                                          : "");
+        return -1;
+    }
+    return 0;
+}
+
+void cli_state_free(cli_state *st)
+{
+    twoway_context_free(st->ctx);
+    st->ctx = NULL;
 }

@@ -5,7 +5,8 @@
  * One engine is one session with one peer over one transport. It never
  * touches sockets, threads or clocks: the caller hands in what it received
  * and the current time, and takes out packets to send, messages and events,
- * and the time of the next deadline. The protocol is docs/PROTOCOL.md.
+ * and the time of the next deadline. The protocol: secureio(3), and
+ * PROTOCOL.md in the package's documentation folder (share/doc/secureio).
  *
  *   datagram transports (UDP): one packet per datagram; packets may be lost,
  *     reordered, duplicated or corrupted;

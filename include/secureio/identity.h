@@ -6,8 +6,10 @@
  * openssh-key-v1 file, unencrypted); a public key is the
  * `ssh-ed25519 AAAA… comment` line of a .pub or authorized_keys file. Both
  * are read and written. A peer is authorized by a pinned public key or by a
- * key list (an authorized_keys-style file). docs/IDENTITY.md details what
- * is accepted, refused and written.
+ * key list (an authorized_keys-style file). What is accepted, refused and
+ * written: secureio_identity_load(3), and IDENTITY.md in the package's
+ * documentation folder (share/doc/secureio). The file functions say which
+ * file failed and why in secureio_error_detail().
  */
 #ifndef SECUREIO_IDENTITY_H
 #define SECUREIO_IDENTITY_H

@@ -211,9 +211,22 @@ else bad "RFC 9458 A response: $(cat err.log)"; fi
 if [ "$("$tw" open-response --chunked --state rfcc.state -i rfcc.resp 2>err.log | od -An -tx1 | tr -d ' \n')" = 0140c8 ]; then
     ok
 else bad "chunked OHTTP example response: $(cat err.log)"; fi
-# the server state open-request saved is the client's (same enc and secret)
-if cmp -s rfc.srv rfc.state; then ok; else bad "RFC 9458 A: server state differs from the client's"; fi
-if cmp -s rfcc.srv rfcc.state; then ok; else bad "chunked example: server state differs from the client's"; fi
+# the server state open-request saved is the client's (same enc and secret),
+# after its 5 bytes of framing ("TWS1" || flags: 0 unchunked, 1 chunked)
+if tail -c +6 rfc.srv | cmp -s - rfc.state && [ "$(od -An -tx1 -N5 rfc.srv | tr -d ' ')" = 5457533100 ]; then
+    ok
+else bad "RFC 9458 A: server state differs from the client's"; fi
+if tail -c +6 rfcc.srv | cmp -s - rfcc.state && [ "$(od -An -tx1 -N5 rfcc.srv | tr -d ' ')" = 5457533101 ]; then
+    ok
+else bad "chunked example: server state differs from the client's"; fi
+# without --chunked, open-request finds the framing itself; the bare library
+# blob works as a state file, its framing taken from the media type
+if "$tw" open-request --key rfcc.key --state rfcc.srv2 -i rfcc.req 2>err.log | cmp -s - rfc.request; then
+    ok
+else bad "chunked OHTTP example request, framing found: $(cat err.log)"; fi
+if [ "$("$tw" open-response --state rfcc.state -i rfcc.resp 2>err.log | od -An -tx1 | tr -d ' \n')" = 0140c8 ]; then
+    ok
+else bad "chunked OHTTP example response, framing from the state: $(cat err.log)"; fi
 
 # ------------------------------------------------------------ failures
 printf 'hello, server' >msg
@@ -266,12 +279,20 @@ flip bad.resp 30
 fails 1 "altered response" "$tw" open-response --state c.st -i bad.resp
 check "the good response still opens" "$tw" open-response --state c.st -i resp -o resp.out
 if cmp -s big.txt resp.out; then ok; else bad "response content"; fi
-fails 1 "response chunked, opened unchunked" "$tw" open-response --state cc.st -i cresp \
-    --media-type 'message/bhttp chunked response'
+fails 1 "response chunked, opened with --no-chunked" "$tw" open-response --no-chunked \
+    --state cc.st -i cresp
+stderr_has "drop --no-chunked" "response chunked, opened with --no-chunked"
+check "a chunked response opens by its state alone" "$tw" open-response --state cc.st -i cresp
 
 # wrong media types
 fails 1 "request media type differs" "$tw" open-request --key k --media-type text/plain -i req
-fails 1 "request chunked, opened unchunked" "$tw" open-request --key k -i creq
+fails 1 "request chunked, opened with --no-chunked" "$tw" open-request --no-chunked --key k \
+    -i creq --state mm.st
+stderr_has "the request is chunked, but --no-chunked was given" "chunked request, --no-chunked"
+if [ ! -e mm.st ]; then ok; else bad "a refused request left a state file"; fi
+fails 1 "request unchunked, opened with --chunked" "$tw" open-request --chunked --key k -i req
+stderr_has "the request is unchunked, but --chunked was given" "unchunked request, --chunked"
+check "either framing opens without the option" "$tw" open-request --key k -i creq --state mm.st
 fails 1 "response media type differs from the state" "$tw" open-response --state c.st \
     --media-type 'message/other' -i resp
 stderr_has "response media type" "response media type differs"
@@ -307,8 +328,11 @@ fails 2 "key id 256" "$tw" keygen --key-id 256 -o x.key
 fails 2 "key id -1" "$tw" seal-request --config k.pub --key-id -1
 fails 2 "seal-request without --config" "$tw" seal-request -i msg
 fails 2 "open-request without --key" "$tw" open-request -i req
-fails 2 "seal-response without --state" "$tw" seal-response -i msg
-fails 2 "open-response without --state" "$tw" open-response -i resp
+mkdir -p nostate
+fails 1 "seal-response without a state file" bash -c "cd nostate && '$tw' seal-response -i ../msg"
+stderr_has "twoway-server.state" "seal-response without a state file"
+fails 1 "open-response without a state file" bash -c "cd nostate && '$tw' open-response -i ../resp"
+stderr_has "twoway-client.state" "open-response without a state file"
 fails 2 "unknown option" "$tw" open-request --key k --frob
 fails 2 "option of another command" "$tw" open-request --key k --kem x25519
 fails 2 "missing option value" "$tw" open-request --key

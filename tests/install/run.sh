@@ -209,6 +209,92 @@ else
     fi
 fi
 
+# ------------------------------------------------------- static archives
+# Only the public API is global in the archives: internal helpers cannot
+# clash with an application's names (clash.c defines them and links both).
+for lib in twoway secureio; do
+    a=$libdir/lib$lib.a
+    leaked=$(nm -g --defined-only "$a" 2>/dev/null | awk 'NF == 3 { print $3 }' |
+        grep -Ev "^${lib}_" | grep -Ev '^twoway_hpke_testing_' | tr '\n' ' ' || true)
+    testing=$(nm -g --defined-only "$a" 2>/dev/null | awk 'NF == 3 { print $3 }' |
+        grep -E "^twoway_hpke_testing_" | tr '\n' ' ' || true)
+    if [ -n "$leaked$testing" ]; then
+        bad "lib$lib.a defines global symbols outside its API: $leaked$testing"
+    else
+        ok "lib$lib.a defines only ${lib}_* globals"
+    fi
+done
+echo "install: clash.c (defines util_wipe, hpke_*, tw_*, sio_*, blake3_*) linked statically"
+read -r -a st_libs <<<"$(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --static --libs-only-l twoway secureio |
+    sed 's/-ltwoway//; s/-lsecureio//')"
+exe=$tmp/clash
+if quiet "$cc" "${strict[@]}" "${cflags[@]}" -I "$prefix/include" "$here/clash.c" -o "$exe" \
+    "${ldflags[@]}" "$libdir/libtwoway.a" "$libdir/libsecureio.a" "${st_libs[@]}"; then
+    if env -u LD_LIBRARY_PATH "$exe" >"$log" 2>&1; then
+        ok "links and runs: $(tail -n1 "$log")"
+    else
+        sed 's/^/    | /' "$log"
+        bad "clash failed"
+    fi
+else
+    bad "a program defining the internal names does not link statically"
+fi
+
+# ------------------------------------------------- programs, manuals, docs
+echo "install: programs, manual pages and documentation"
+if [ -e "$prefix/bin/hpke-demo" ]; then bad "hpke-demo (an example) is installed as a command"; else
+    ok "no hpke-demo in bin/"
+fi
+if [ -x "$prefix/bin/twoway" ]; then
+    # moved elsewhere, without LD_LIBRARY_PATH: RUNPATH $ORIGIN finds the libraries
+    cp -a "$prefix" "$tmp/moved"
+    if env -u LD_LIBRARY_PATH "$tmp/moved/bin/twoway" --version >"$log" 2>&1 &&
+        ldd "$tmp/moved/bin/twoway" | grep -q "$tmp/moved/.*libtwoway.so"; then
+        ok "bin/twoway runs from a moved prefix: $(head -n1 "$log")"
+    else
+        sed 's/^/    | /' "$log"
+        bad "bin/twoway does not run from a moved prefix without LD_LIBRARY_PATH"
+    fi
+    rm -rf "$tmp/moved"
+fi
+mandir=$prefix/share/man
+if [ -d "$here/../../docs/man" ]; then
+    missing=""
+    while read -r fn; do
+        [ -e "$mandir/man3/$fn.3" ] || missing="$missing $fn"
+    done < <(cat "$tmp/twoway.declared" "$tmp/secureio.declared")
+    if [ -n "$missing" ]; then bad "functions without an installed man page:$missing"; else
+        ok "every public function has an installed man page ($(cat "$tmp/twoway.declared" \
+            "$tmp/secureio.declared" | wc -l) names)"
+    fi
+    for page in man1/twoway.1 man3/twoway.3 man3/secureio.3; do
+        if [ -f "$mandir/$page" ]; then ok "$page installed"; else bad "$page not installed"; fi
+    done
+    if MANPATH=$mandir man -w twoway_sealer_final >/dev/null 2>&1 &&
+        MANPATH=$mandir man twoway_sealer_final 2>/dev/null | grep -q twoway_sealer_final; then
+        ok "man twoway_sealer_final finds its page"
+    else
+        bad "man twoway_sealer_final does not work with MANPATH=<prefix>/share/man"
+    fi
+fi
+docdir=$prefix/share/doc/secureio
+for f in README.md LICENSE NOTICE TWOWAY.md PROTOCOL.md examples/hpke_demo.c; do
+    if [ -f "$docdir/$f" ]; then ok "doc $f installed"; else bad "doc $f not installed in $docdir"; fi
+done
+if grep -rn 'docs/' "$prefix/include" >"$log"; then
+    sed 's/^/    | /' "$log"
+    bad "installed headers point to repository paths (docs/...)"
+else
+    ok "installed headers point to installed documentation"
+fi
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+if [ -z "$(pkg-config --print-requires twoway)" ] &&
+    pkg-config --print-requires-private twoway | grep -q libcrypto; then
+    ok "twoway.pc: libcrypto in Requires.private"
+else
+    bad "twoway.pc: libcrypto should be in Requires.private only"
+fi
+
 # ------------------------------------------------------------------- CMake
 echo "install: CMake project with find_package(twoway), find_package(secureio)"
 cbuild=$tmp/cmake-consumer
