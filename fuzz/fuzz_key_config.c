@@ -166,11 +166,41 @@ static void fuzz_list(const uint8_t *data, size_t size)
         free(all);
 }
 
+/* A client's choice from the list (twoway_key_configs_select): it agrees
+ * with the list decoder, and what it picks is in the list and matches. */
+static void fuzz_select(const uint8_t *data, size_t size)
+{
+    twoway_key_config cfgs[ROOM], pick;
+    twoway_hpke_suite suite;
+    size_t n = 0;
+    int key_id = size > 0 ? (data[0] & 1 ? TWOWAY_ANY_KEY_ID : data[size - 1]) : 0;
+    uint16_t aead_id = size > 1 && (data[1] & 1) ? TWOWAY_HPKE_AEAD_CHACHA20_POLY1305 : 0;
+    int lrc = twoway_key_configs_decode(cfgs, ROOM, &n, data, size);
+    int rc = twoway_key_configs_select(&pick, &suite, data, size, key_id, 0, aead_id);
+    if (lrc != TWOWAY_OK && lrc != TWOWAY_ERR_BUFFER) {
+        CHECK(rc == lrc);
+        return;
+    }
+    CHECK(rc == TWOWAY_OK || rc == TWOWAY_ERR_KEY_MISMATCH || rc == TWOWAY_ERR_UNSUPPORTED);
+    if (rc != TWOWAY_OK)
+        return;
+    CHECK(key_id == TWOWAY_ANY_KEY_ID || pick.key_id == key_id);
+    CHECK(suite.kem->id == pick.kem_id && (aead_id == 0 || suite.aead->id == aead_id));
+    int listed = 0;
+    for (size_t i = 0; i < pick.n_suites; i++)
+        listed |= pick.suites[i].kdf_id == suite.kdf->id && pick.suites[i].aead_id == suite.aead->id;
+    CHECK(listed);
+    if (key_id == TWOWAY_ANY_KEY_ID && aead_id == 0 && n <= ROOM)
+        CHECK(config_equal(&pick, &cfgs[0]) && suite.kdf->id == cfgs[0].suites[0].kdf_id &&
+              suite.aead->id == cfgs[0].suites[0].aead_id);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* libFuzzer's data is a heap block of exactly size bytes: ASan sees any
      * read past it. */
     fuzz_one(data, size);
     fuzz_list(data, size);
+    fuzz_select(data, size);
     return 0;
 }

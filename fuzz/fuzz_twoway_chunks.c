@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: the chunk reader of twoway message bodies (tw_body, the
  * internal engine under every opener: QUIC varint lengths, a final chunk
- * with length 0 and AAD "final" running to the end, twoway-format §7.3),
+ * with length 0 and AAD "final" running to the end, docs/TWOWAY.md),
  * with a fixed key and base nonce, plus a seal/open round trip.
  *
  * Input layout (missing bytes read as 0):

@@ -2,8 +2,8 @@
 /*
  * The secureio engine, driven by hand: the handshake, authorization, PSK,
  * messages, rekey, close, stream framing, configuration checks, and a
- * regression test for each item of the original library's §16 that this
- * engine concerns (../shared/specs/secureio-original.md).
+ * regression test for each flaw of the Go original (docs/ORIGINAL.md) that this
+ * engine concerns.
  */
 #include <secureio/engine.h>
 
@@ -292,7 +292,7 @@ static void test_psk(void)
     CHECK(!connect_pair(&a, &b));
     CHECK(a.drops[SECUREIO_DROP_OPTIONS] + b.drops[SECUREIO_DROP_OPTIONS] >= 1);
     free_pair(&a, &b);
-    psk_case = 2; /* different PSKs: the AUTH keys differ (§16 item 12: mixed by the KDF) */
+    psk_case = 2; /* different PSKs: the AUTH keys differ (flaw 12: mixed by the KDF) */
     make_pair(&a, &b, set_psk);
     CHECK(!connect_pair(&a, &b));
     CHECK(a.drops[SECUREIO_DROP_AUTH] + b.drops[SECUREIO_DROP_AUTH] >= 1);
@@ -305,23 +305,50 @@ static void test_config(void)
     secureio_engine *e = NULL;
     secureio_config cfg = SECUREIO_CONFIG_INIT;
     make_pair(&a, &b, NULL);
-    CHECK_EQ_INT(secureio_engine_new(&e, &cfg), SECUREIO_ERR_ARG); /* no identity */
+    /* each refusal names its field in the detail (engine.h's check order) */
+#define REFUSED(what)                                                                              \
+    do {                                                                                           \
+        CHECK_EQ_INT(secureio_engine_new(&e, &cfg), SECUREIO_ERR_ARG);                             \
+        if (!CHECK(strstr(secureio_error_detail(), what) != NULL))                                 \
+            fprintf(stderr, "  detail: '%s', expected '%s'\n", secureio_error_detail(), what);   \
+    } while (0)
+    CHECK_EQ_INT(secureio_engine_new(NULL, &cfg), SECUREIO_ERR_ARG);
+    CHECK(strstr(secureio_error_detail(), "out is NULL") != NULL);
+    CHECK_EQ_INT(secureio_engine_new(&e, NULL), SECUREIO_ERR_ARG);
+    CHECK(strstr(secureio_error_detail(), "cfg is NULL") != NULL);
+    REFUSED("cfg->identity is NULL");
     cfg.identity = a.id;
-    CHECK_EQ_INT(secureio_engine_new(&e, &cfg), SECUREIO_ERR_ARG); /* no peer policy */
+    REFUSED("no peer is allowed");
     cfg.accept_any_peer = 2;
-    CHECK_EQ_INT(secureio_engine_new(&e, &cfg), SECUREIO_ERR_ARG);
+    REFUSED("cfg->accept_any_peer");
     cfg.accept_any_peer = 0;
     cfg.peer_key = b.pk;
+    cfg.psk_len = 32;
+    REFUSED("cfg->psk is NULL");
     cfg.psk = psk1;
     cfg.psk_len = 16; /* too short */
-    CHECK_EQ_INT(secureio_engine_new(&e, &cfg), SECUREIO_ERR_ARG);
+    REFUSED("cfg->psk_len");
     cfg.psk_len = 32;
+    cfg.stream = 3;
+    REFUSED("cfg->stream");
+    cfg.stream = 0;
     cfg.max_packet_len = 100;
-    CHECK_EQ_INT(secureio_engine_new(&e, &cfg), SECUREIO_ERR_ARG);
+    REFUSED("cfg->max_packet_len");
     cfg.max_packet_len = 0;
     cfg.version = 99;
-    CHECK_EQ_INT(secureio_engine_new(&e, &cfg), SECUREIO_ERR_ARG);
+    REFUSED("cfg->version");
+#undef REFUSED
     CHECK(e == NULL);
+    cfg.version = SECUREIO_CONFIG_VERSION;
+    CHECK_EQ_INT(secureio_engine_new(&e, &cfg), SECUREIO_OK);
+    CHECK_EQ_STR(secureio_error_detail(), ""); /* cleared by a success */
+    secureio_engine_free(e);
+    e = NULL;
+    /* every drop reason has its phrase */
+    for (int r = SECUREIO_DROP_MALFORMED; r <= SECUREIO_DROP_OPTIONS; r++)
+        CHECK(strcmp(secureio_drop_reason_str(r), "unknown reason") != 0);
+    CHECK_EQ_STR(secureio_drop_reason_str(0), "unknown reason");
+    CHECK_EQ_STR(secureio_drop_reason_str(SECUREIO_DROP_OPTIONS + 1), "unknown reason");
     /* misuse of a live engine */
     uint8_t pkt[MAXP];
     size_t n = sizeof pkt;
@@ -335,14 +362,14 @@ static void test_config(void)
     free_pair(&a, &b);
 }
 
-/* -------------------------------------------------------- bad input, §16 */
+/* -------------------------------------------------------- bad input, docs/ORIGINAL.md */
 
 static void feed(peer *p, const uint8_t *pkt, size_t len)
 {
     CHECK_EQ_INT(secureio_engine_recv(p->e, pkt, len, p->now), SECUREIO_OK);
 }
 
-/* §16 items 1, 2, 6, 14, 15: nothing unauthenticated reaches the
+/* flaws 1, 2, 6, 14, 15: nothing unauthenticated reaches the
  * application, moves the replay window or closes the session. */
 static void test_unauthenticated_input(void)
 {
@@ -387,7 +414,7 @@ static void test_unauthenticated_input(void)
     free_pair(&a, &b);
 }
 
-/* §16 item 8: the replay window remembers across large jumps. */
+/* flaw 8: the replay window remembers across large jumps. */
 static void test_replay(void)
 {
     peer a, b;
@@ -413,7 +440,7 @@ static void test_replay(void)
     free_pair(&a, &b);
 }
 
-/* §16 item 10: each direction has its own key: the same message with the
+/* flaw 10: each direction has its own key: the same message with the
  * same counter encrypts differently each way. */
 static void test_direction_keys(void)
 {
@@ -432,7 +459,7 @@ static void test_direction_keys(void)
     free_pair(&a, &b);
 }
 
-/* §16 item 13: no static key. Two sessions of the same identities and PSK
+/* flaw 13: no static key. Two sessions of the same identities and PSK
  * seal the same message at the same counter under different keys. */
 static void test_no_static_key(void)
 {
@@ -453,7 +480,7 @@ static void test_no_static_key(void)
                  n[0] - SIO_RECORD_HEADER_LEN) != 0);
 }
 
-/* §16 item 4: low-order X25519 points are refused, without a crash. */
+/* flaw 4: low-order X25519 points are refused, without a crash. */
 static void test_low_order_points(void)
 {
     /* the points of order 1, 2, 4 and 8 on Curve25519, and p, p+1 */
@@ -498,7 +525,7 @@ static void test_low_order_points(void)
     free_pair(&a, &b);
 }
 
-/* §16 item 11: old handshake packets replayed into new sessions do nothing. */
+/* flaw 11: old handshake packets replayed into new sessions do nothing. */
 struct capture {
     uint8_t pkt[8][SIO_HS_PACKET_LEN];
     size_t n;

@@ -1272,6 +1272,70 @@ static void test_keylist(void)
     clear_dir();
 }
 
+/* What secureio_error_detail() says when a file cannot be used. */
+static void test_details(void)
+{
+    secureio_identity *id = NULL, *gen = NULL;
+    uint8_t pk[SECUREIO_PUBLIC_KEY_LEN];
+    const char *missing = path_in("missing_key");
+    CHECK_EQ_INT(secureio_identity_load(&id, missing), SECUREIO_ERR_IO);
+    CHECK_EQ_INT(errno, ENOENT);
+    CHECK(strstr(secureio_error_detail(), missing) != NULL);
+    CHECK(strstr(secureio_error_detail(), strerror(ENOENT)) != NULL);
+    CHECK_EQ_INT(secureio_public_key_load(pk, missing), SECUREIO_ERR_IO);
+    CHECK(strstr(secureio_error_detail(), strerror(ENOENT)) != NULL);
+    /* a private key where a public key is wanted, and the reverse */
+    const char *priv = path_in("detail_key");
+    CHECK_EQ_INT(secureio_identity_generate(&gen), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_identity_save(gen, priv, "detail"), SECUREIO_OK);
+    CHECK_EQ_STR(secureio_error_detail(), "");
+    CHECK_EQ_INT(secureio_public_key_load(pk, priv), SECUREIO_ERR_FORMAT);
+    CHECK(strstr(secureio_error_detail(), "this is a private key file") != NULL);
+    char pub[300];
+    snprintf(pub, sizeof pub, "%s.pub", priv);
+    CHECK_EQ_INT(secureio_public_key_load(pk, pub), SECUREIO_OK);
+    CHECK_EQ_STR(secureio_error_detail(), "");
+    CHECK_EQ_INT(secureio_identity_load(&id, pub), SECUREIO_ERR_FORMAT);
+    CHECK(strstr(secureio_error_detail(), "this is a public key line") != NULL);
+    CHECK(id == NULL);
+    /* something else entirely */
+    const char *junk = path_in("junk");
+    CHECK(spit(junk, "hello\n", 6) == 0);
+    CHECK_EQ_INT(secureio_identity_load(&id, junk), SECUREIO_ERR_FORMAT);
+    CHECK(strstr(secureio_error_detail(), "not an OpenSSH private key file") != NULL);
+    CHECK_EQ_INT(secureio_public_key_load(pk, junk), SECUREIO_ERR_FORMAT);
+    CHECK(strstr(secureio_error_detail(), "malformed public key line") != NULL);
+    /* an authorized_keys file with a bad line: its number */
+    secureio_keylist *list = NULL;
+    size_t bad = 0;
+    char text[400];
+    int n = snprintf(text, sizeof text, "# keys\n%s.pub\nssh-ed25519 AAAAbad\n", priv);
+    CHECK(spit(junk, text, (size_t)n) == 0);
+    CHECK_EQ_INT(secureio_keylist_new(&list), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_keylist_load(list, junk, &bad), SECUREIO_ERR_FORMAT);
+    CHECK_EQ_UINT(bad, 3);
+    char want[300];
+    snprintf(want, sizeof want, "%s:3:", junk);
+    CHECK(strstr(secureio_error_detail(), want) != NULL);
+    CHECK_EQ_INT(secureio_keylist_load(list, missing, &bad), SECUREIO_ERR_IO);
+    CHECK(strstr(secureio_error_detail(), missing) != NULL);
+    secureio_keylist_free(list);
+    /* load_or_create on a missing file creates it and leaves no detail */
+    int created = 0;
+    const char *fresh = path_in("detail_fresh");
+    CHECK_EQ_INT(secureio_identity_load_or_create(&id, fresh, NULL, &created), SECUREIO_OK);
+    CHECK(created == 1);
+    CHECK_EQ_STR(secureio_error_detail(), "");
+    secureio_identity_free(id);
+    secureio_identity_free(gen);
+    /* saving where it cannot: the path and why */
+    CHECK_EQ_INT(secureio_identity_generate(&gen), SECUREIO_OK);
+    const char *nodir = path_in("no/such/dir/key");
+    CHECK_EQ_INT(secureio_identity_save(gen, nodir, NULL), SECUREIO_ERR_IO);
+    CHECK(strstr(secureio_error_detail(), "no/such/dir/key") != NULL);
+    secureio_identity_free(gen);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1297,6 +1361,7 @@ int main(void)
     test_public_lines();
     test_keylist();
     test_ssh_keygen();
+    test_details();
 
     clear_dir();
     rmdir(tmpdir);

@@ -3,7 +3,7 @@
  * The replay window (src/secureio/replay.h) against its rule: in order, out
  * of order, duplicates, too old, the exact edges, huge jumps up to 2^64-1,
  * shuffles of 100k counters against a reference model (a set and the rule),
- * and the regression of the Go original's §16 item 8: after a jump the
+ * and the regression of the Go original's flaw 8 (docs/ORIGINAL.md): after a jump the
  * window still remembers the counters it had seen.
  */
 #include "test.h"
@@ -327,7 +327,7 @@ static void test_model(void)
     free(seq);
 }
 
-/* ------------------------------------------------------------ §16 item 8 */
+/* ------------------------------------------------------------ flaw 8 */
 
 static void test_jump_remembers(void)
 {

@@ -11,7 +11,7 @@
  *
  * The expected code of an altered or truncated message comes from a small
  * independent model of the format (expected_code below): the prefix, then the
- * chunk framing of twoway-format §7.3, where a chunk authenticates only if
+ * chunk framing of docs/TWOWAY.md, where a chunk authenticates only if
  * it is the original chunk at the original position (with the original
  * key); everything else is a forgery and fails with TWOWAY_ERR_AUTH.
  */
@@ -357,8 +357,6 @@ static int body_code(const model *m, const uint8_t *b, size_t len, int key_ok)
         }
         if (v > m->open_max + TAG)
             return TWOWAY_ERR_TOO_BIG;
-        if (v == TAG)
-            return TWOWAY_ERR_EMPTY_CHUNK; /* empty non-final chunk (chunked-08 §6) */
         if (v < TAG)
             return TWOWAY_ERR_FORMAT; /* too short to hold a tag */
         if (len - pos < v)
@@ -367,6 +365,8 @@ static int body_code(const model *m, const uint8_t *b, size_t len, int key_ok)
                  memcmp(b + pos, m->orig + m->fr[idx].off, (size_t)v) == 0;
         if (!ok)
             return TWOWAY_ERR_AUTH;
+        if (v == TAG)
+            return TWOWAY_ERR_EMPTY_CHUNK; /* authentic but empty (chunked-08 §6) */
         pos += (size_t)v;
         idx++;
     }
@@ -975,9 +975,13 @@ static void hand_built_bodies(void)
             memset(m, 0x5a, sizeof m);
             m[0] = v;
             pt.len = 0;
-            int want = v == TAG ? TWOWAY_ERR_EMPTY_CHUNK : TWOWAY_ERR_FORMAT;
+            /* too short for a tag: malformed at once; an empty chunk is read
+             * first (cut: truncated; whole but forged: AUTH) */
+            int want = v == TAG ? TWOWAY_ERR_AUTH : TWOWAY_ERR_FORMAT;
             EXPECT_RC(body_open_all(aeads[i], m, 1 + v, 0, &pt), want, "chunk length %u", v);
-            EXPECT_RC(body_open_all(aeads[i], m, 1, 0, &pt), want, "chunk length %u alone", v);
+            EXPECT_RC(body_open_all(aeads[i], m, 1, 0, &pt),
+                      v == TAG ? TWOWAY_ERR_TRUNCATED : TWOWAY_ERR_FORMAT, "chunk length %u alone",
+                      v);
         }
         /* a final chunk with content, after a data chunk and alone */
         b.len = pt.len = 0;

@@ -199,8 +199,8 @@ static int feed(opening *op, cli_sink *dst, const uint8_t *in, size_t n, int fin
         }
         s->rc = final ? twoway_opener_final(s->o, op->buf, &w, in, n)
                       : twoway_opener_update(s->o, op->buf, &w, in, n);
-        if (s->rc != TWOWAY_OK)
-            continue;
+        /* the framing of something authentic is the message's, even if it
+         * then fails (an authentic empty chunk) */
         if (op->chosen < 0 && twoway_opener_authenticated(s->o) > 0) {
             op->chosen = i;
             drop(&op->s[1 - i]);
@@ -208,11 +208,14 @@ static int feed(opening *op, cli_sink *dst, const uint8_t *in, size_t n, int fin
                 cli_wipe(op->buf, w);
                 return OPEN_MISMATCH;
             }
-            if (op->on_authentic != NULL && op->on_authentic(op->arg, s) != 0) {
+            if (s->rc == TWOWAY_OK && op->on_authentic != NULL &&
+                op->on_authentic(op->arg, s) != 0) {
                 cli_wipe(op->buf, w);
                 return OPEN_CALLBACK;
             }
         }
+        if (s->rc != TWOWAY_OK)
+            continue;
         if (w > 0 && cli_sink_write(dst, op->buf, w) != 0) {
             cli_wipe(op->buf, w);
             return OPEN_WRITE_FAILED;
@@ -289,6 +292,21 @@ static void open_error(const opening *op, int rc, const cli_source *src, const c
     /* the failure to report: the chosen framing's, else the expected one's */
     const slot *s = &op->s[op->chosen >= 0 ? op->chosen : 0];
     rc = s->rc;
+    /* Nothing authenticated either way, and read as chunked the first chunk
+     * was over the limit: both readings are possible, say both. */
+    const slot *other = op->chosen < 0 && op->s[1].o != NULL ? &op->s[1] : NULL;
+    if (other != NULL && other->chunked && other->rc == TWOWAY_ERR_TOO_BIG &&
+        rc != TWOWAY_ERR_HEADER && rc != TWOWAY_ERR_KEY_MISMATCH) {
+        cli_error("the %s does not open: read as chunked, its first chunk is larger than "
+                  "--max-chunk allows (%zu bytes of plaintext by default): if it is chunked, give "
+                  "a larger --max-chunk; if not, %s%s",
+                  noun, (size_t)TWOWAY_DEFAULT_OPEN_CHUNK_LEN,
+                  strcmp(noun, "request") == 0
+                      ? "it was sealed to another key, with another --media-type, or altered"
+                      : "it does not belong to this request's state, or it was altered",
+                  partial);
+        return;
+    }
     uint64_t authentic = s->o != NULL ? twoway_opener_authenticated(s->o) : 0;
     twoway_header h;
     if (s->o != NULL && twoway_opener_header(s->o, &h) == TWOWAY_OK)

@@ -18,7 +18,7 @@
  * accepted before that is still inside the new window (above
  * T - SIO_REPLAY_WINDOW) stays rejected, and the unseen ones there stay
  * acceptable (the Go original cleared everything after a jump of 64 or
- * more, §16 item 8 of the spec). A jump costs at most SIO_REPLAY_WORDS word
+ * more, flaw 8 of the Go original: docs/ORIGINAL.md). A jump costs at most SIO_REPLAY_WORDS word
  * writes, whatever its size.
  *
  * How: a ring of SIO_REPLAY_WORDS 64-bit words; counter c is bit c % 64 of

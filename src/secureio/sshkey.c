@@ -751,6 +751,7 @@ int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *pa
     }
     rc = SECUREIO_ERR_FORMAT; /* no key line */
     size_t pos = 0;
+    int found = 0;
     while (pos < len) {
         const char *line;
         size_t line_len;
@@ -761,13 +762,14 @@ int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *pa
         if (s == line_len || line[s] == '#')
             continue;
         rc = secureio_public_key_parse(pk, line, line_len, NULL, 0);
+        found = 1;
         break;
     }
     if (rc != SECUREIO_OK)
         sio_detail("%s: %s", path,
-                   rc == SECUREIO_ERR_UNSUPPORTED ? "not an ssh-ed25519 key (only Ed25519 keys are used)"
-                   : pos >= len && rc == SECUREIO_ERR_FORMAT
-                       ? "no \"ssh-ed25519 AAAA...\" public key line"
+                   !found ? "no \"ssh-ed25519 AAAA...\" public key line"
+                   : rc == SECUREIO_ERR_UNSUPPORTED
+                       ? "not an ssh-ed25519 key (only Ed25519 keys are used)"
                        : "malformed public key line");
     free(text);
     return rc;

@@ -308,11 +308,10 @@ static int read_length(tw_body *b, const uint8_t *in, size_t in_len, size_t *use
     }
     if (v > (uint64_t)b->max_chunk_len + tag)
         return TWOWAY_ERR_TOO_BIG;
-    /* A non-final chunk carries data (chunked-08 §6): an empty one is an
-     * error of its own (the sender is broken), one too short to hold a tag
-     * is malformed. Both are seen from the length alone. */
-    if (v == tag)
-        return TWOWAY_ERR_EMPTY_CHUNK;
+    /* A non-final chunk carries data (chunked-08 §6). One too short to hold
+     * a tag is malformed; an empty one is read and opened first, so that an
+     * authentic empty chunk (a broken sender) is told apart from an
+     * alteration (TWOWAY_ERR_AUTH). */
     if (v < tag)
         return TWOWAY_ERR_FORMAT;
     b->chunk_len = (size_t)v;
@@ -348,6 +347,8 @@ static int body_open_step(tw_body *b, uint8_t *out, size_t *written, const uint8
                 rc = open_chunk(b, out + w, b->buf, b->chunk_len);
                 b->have = 0;
             }
+            if (rc == TWOWAY_OK && b->chunk_len == tag)
+                rc = TWOWAY_ERR_EMPTY_CHUNK; /* authentic, and forbidden */
             if (rc == TWOWAY_OK) {
                 w += b->chunk_len - tag;
                 b->st = TW_BODY_LEN;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A request's context and the response keys derived from it
- * (twoway-format §5, RFC 9458 §4.4):
+ * (docs/TWOWAY.md, RFC 9458 §4.4):
  *
  *   L      = max(Nn, Nk)
  *   secret = Export(response_media_type, L)

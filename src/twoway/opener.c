@@ -334,7 +334,7 @@ uint64_t twoway_opener_authenticated(const twoway_opener *o)
 
 const twoway_context *twoway_opener_context(const twoway_opener *o)
 {
-    return o != NULL && o->ctx != NULL && o->ctx->usable ? o->ctx : NULL;
+    return o != NULL && !o->failed && o->ctx != NULL && o->ctx->usable ? o->ctx : NULL;
 }
 
 void twoway_opener_free(twoway_opener *o)

@@ -184,6 +184,8 @@ int twoway_opener_read(twoway_opener *o, twoway_read_fn read, void *src, uint8_t
         }
         if (rc != TWOWAY_OK) {
             o->failed = 1;
+            if (o->ctx != NULL)
+                o->ctx->usable = 0; /* no response to a request not read whole */
             return rc;
         }
         o->pull.out_len = n;

@@ -217,7 +217,7 @@ int twoway_multi_request_sealer_new(twoway_sealer **out, const twoway_hpke_suite
     if (media_len > 0)
         memcpy(s->media, media, media_len);
     s->media_len = media_len;
-    /* twoway's order: the key, then the nonce (twoway-format §10) */
+    /* twoway's order: the key, then the nonce (docs/TWOWAY.md, one-to-many) */
     s->prefix_len = suite->aead->nonce_len;
     rc = tw_random(&s->opts, s->multi_key, TWOWAY_MULTI_KEY_LEN);
     if (rc == TWOWAY_OK && s->prefix_len != body_aead->nonce_len)

@@ -318,6 +318,168 @@ fails 1 "a key file as state file" "$tw" open-response --state k -i resp
 fails 1 "missing state file" "$tw" seal-response --state nothing.st -i msg -o outdir/p
 if [ -z "$(ls -A outdir)" ]; then ok; else bad "failures left files: $(ls -A outdir)"; fi
 
+# ------------------------------------------------------------ pipelines
+# The one line of docs/CLI.md: client and server in one pipeline, the state
+# files passed between the stages by their default names.
+rm -rf pipe && mkdir pipe
+got=$(cd pipe && echo hi | "$tw" seal-request --config ../k.pub | "$tw" open-request --key ../k |
+    tr a-z A-Z | "$tw" seal-response | "$tw" open-response 2>../err.log)
+if [ "$got" = HI ]; then ok; else bad "the one-line pipeline gave '$got': $(cat err.log)"; fi
+# again and again: each run replaces the states (no stale state is used)
+for i in 1 2 3; do
+    got=$(cd pipe && printf 'round %s' "$i" |
+        "$tw" seal-request --config ../k.pub --chunked --max-chunk 3 |
+        "$tw" open-request --key ../k | tr a-z A-Z | "$tw" seal-response |
+        "$tw" open-response 2>../err.log)
+    if [ "$got" = "ROUND $i" ]; then ok; else bad "pipeline round $i (chunked) gave '$got': $(cat err.log)"; fi
+done
+# a big chunked pipeline: the response commands start streaming at once
+head -c 3000000 /dev/urandom >pipe/big
+got=$(cd pipe && "$tw" seal-request --config ../k.pub --chunked <big | "$tw" open-request --key ../k |
+    "$tw" seal-response | "$tw" open-response | sha256sum | cut -d' ' -f1)
+if [ "$got" = "$(sha256sum <pipe/big | cut -d' ' -f1)" ]; then ok; else bad "3 MB chunked pipeline"; fi
+# an upstream failure leaves no state behind: the response stage fails,
+# it does not answer an older request
+rc=0
+(cd pipe && echo hi | "$tw" seal-request --config ../k.pub | "$tw" open-request --key ../other 2>/dev/null |
+    "$tw" seal-response >/dev/null 2>../err.log) || rc=$?
+if [ "$rc" -ne 0 ] && grep -q "twoway-server.state" err.log; then ok; else
+    bad "seal-response after a failed open-request: exit $rc: $(cat err.log)"
+fi
+if [ ! -e pipe/twoway-server.state ]; then ok; else bad "a failed open-request left its state file"; fi
+
+# ------------------------------------------------------------ key rings
+check "keygen key id 2" "$tw" keygen --key-id 2 --kem p256 --aead chacha20poly1305 -o k2b
+check "a request to key id 2" "$tw" seal-request --config k2b.pub -i msg -o req2 --state c2.st
+check "open-request with two keys" "$tw" open-request --key k --key k2b -i req2 -o req2.out --state s2.st
+if cmp -s msg req2.out; then ok; else bad "two keys: content"; fi
+fails 1 "a key ring without the request's key" "$tw" open-request --key k -i req2 -o outdir/p
+stderr_has "no key given opens this request: it is sealed to key id 2 (p256, sha256, chacha20poly1305)" \
+    "key mismatch names the request's key"
+stderr_has "the keys given have key id 0 (x25519: sha256/aes128gcm)" "key mismatch lists the keys"
+fails 1 "the same key twice" "$tw" open-request --key k --key k -i req
+stderr_has "an earlier --key" "the same key twice"
+
+# ------------------------------------------------------------ chunk sizes
+head -c 200000 /dev/urandom >chunky
+check "64 KiB chunks (as Go twoway may send)" "$tw" seal-request --config k.pub --chunked \
+    --max-chunk 65536 -i chunky -o chunky.req --state ck.st
+fails 1 "64 KiB chunks over the default limit" "$tw" open-request --key k -i chunky.req -o outdir/p
+stderr_has "its first chunk is larger than --max-chunk allows" "64 KiB chunks over the default limit"
+fails 1 "64 KiB chunks, --chunked" "$tw" open-request --key k --chunked -i chunky.req -o outdir/p
+stderr_has "the request has a chunk larger than --max-chunk allows" "64 KiB chunks, --chunked"
+check "64 KiB chunks with --max-chunk 65536" "$tw" open-request --key k --max-chunk 65536 \
+    -i chunky.req -o chunky.out --state cks.st
+if cmp -s chunky chunky.out; then ok; else bad "64 KiB chunks: content"; fi
+check "a response in 64 KiB chunks" "$tw" seal-response --state cks.st --max-chunk 65536 \
+    -i chunky -o chunky.resp
+fails 1 "... over the client's limit" "$tw" open-response --state ck.st -i chunky.resp
+check "... within it" "$tw" open-response --state ck.st --max-chunk 65536 -i chunky.resp -o cr.out
+if cmp -s chunky cr.out; then ok; else bad "64 KiB response chunks: content"; fi
+fails 2 "--max-chunk without --chunked" "$tw" seal-request --config k.pub --max-chunk 100 -i msg
+fails 2 "--max-chunk 0" "$tw" open-request --key k --max-chunk 0 -i req
+fails 2 "--max-chunk too large" "$tw" open-request --key k --max-chunk 16777217 -i req
+
+# ------------------------------------------------------------ '-' for files
+if "$tw" seal-request --config - -i msg -o dash.req --state dash.st <k.pub 2>err.log &&
+    "$tw" open-request --key - -i dash.req --state dash.s <k 2>>err.log | cmp -s - msg; then ok; else
+    bad "--config - and --key -: $(cat err.log)"
+fi
+if "$tw" seal-request --config k.pub -i - -o - --state dash.st <msg 2>err.log |
+    "$tw" open-request --key k -i - -o - --state dash.s 2>>err.log | cmp -s - msg; then ok; else
+    bad "-i - and -o -: $(cat err.log)"
+fi
+fails 2 "stdin twice" "$tw" seal-request --config - -i - --state dash.st
+stderr_has "standard input is taken twice" "stdin twice"
+fails 2 "stdin twice (the default input)" "$tw" open-request --key -
+fails 2 "stdout twice" "$tw" seal-request --config k.pub --state - -i msg
+stderr_has "standard output is taken twice" "stdout twice"
+check "the state on stdout" sh -c "'$tw' seal-request --config k.pub --state - -i msg -o dash.req >dash.st"
+check "... and from stdin" sh -c "'$tw' open-request --key k -i dash.req --state s3.st >/dev/null &&
+    '$tw' seal-response --state s3.st -i msg -o dash.resp &&
+    '$tw' open-response --state - -i dash.resp <dash.st | cmp -s - msg"
+
+# ------------------------------------------------------------ show, pubkey
+check "pubkey" sh -c "'$tw' pubkey -i k >k.pub2"
+if cmp -s k.pub k.pub2; then ok; else bad "pubkey differs from keygen's configuration"; fi
+check "pubkey from stdin" sh -c "'$tw' pubkey <k2b >k2b.pub2"
+if cmp -s k2b.pub k2b.pub2; then ok; else bad "pubkey (stdin) differs"; fi
+check "keygen to stdout, then pubkey" sh -c "'$tw' keygen -o - --key-id 5 | tee k5 | '$tw' pubkey >k5.pub"
+check "... which works" sh -c "'$tw' seal-request --config k5.pub -i msg -o k5.req --state k5.st &&
+    '$tw' open-request --key k5 -i k5.req --state k5.s | cmp -s - msg"
+if [ "$(mode_of k5)" != "" ]; then ok; fi
+fails 1 "pubkey of a configuration" "$tw" pubkey -i k.pub -o outdir/p
+stderr_has "binary" "pubkey of a configuration"
+check "show a key file" "$tw" show k2b
+if grep -q "private key file" out.log && grep -q "key id 2" out.log &&
+    grep -q "0x0010 p256 (DHKEM(P-256, HKDF-SHA256))" out.log &&
+    grep -q "aead 0x0003 chacha20poly1305" out.log && ! grep -q "$(sed -n 's/^private-key //p' k2b)" out.log; then
+    ok
+else bad "show key file: $(cat out.log)"; fi
+check "show a configuration list" "$tw" show k.pub
+if grep -q "application/ohttp-keys, 1 key configuration" out.log &&
+    grep -q "public key  $(sed -n 's/^public-key //p' k)" out.log; then ok; else bad "show list: $(cat out.log)"; fi
+check "show from stdin" sh -c "'$tw' show - <k.pub"
+tail -c +3 k.pub >single.cfg
+check "show one configuration" "$tw" show single.cfg
+if grep -q "one key configuration" out.log; then ok; else bad "show single: $(cat out.log)"; fi
+fails 1 "show garbage" "$tw" show msg
+fails 1 "show a missing file" "$tw" show nothing.cfg
+
+# ------------------------------------------------------------ one-to-many
+"$tw" keygen -o ra --key-id 1 2>/dev/null
+"$tw" keygen -o rb --key-id 2 2>/dev/null
+rm -rf multi && mkdir multi
+printf 'to everyone' >multi/q
+if (cd multi && "$tw" seal-request --config ../ra.pub --config ../rb.pub -i q -o body 2>../err.log); then
+    ok
+else bad "one-to-many seal: $(cat err.log)"; fi
+for r in 1 2; do
+    key=ra
+    [ "$r" = 2 ] && key=rb
+    if [ -f "multi/twoway-request-$r.enc" ] && [ -f "multi/twoway-client-$r.state" ] &&
+        (cd multi && "$tw" open-request --key "../$key" --enc "twoway-request-$r.enc" -i body \
+            --state "s$r" 2>../err.log | cmp -s - q) &&
+        (cd multi && printf 'answer %s' "$r" | "$tw" seal-response --state "s$r" |
+            "$tw" open-response --state "twoway-client-$r.state" 2>../err.log |
+            grep -qx "answer $r"); then
+        ok
+    else bad "one-to-many receiver $r: $(cat err.log)"; fi
+done
+# a receiver's response does not open with the other receiver's state
+(cd multi && printf 'x' | "$tw" seal-response --state s1 >r1.bin)
+fails 1 "one-to-many: a response with another receiver's state" \
+    "$tw" open-response --state multi/twoway-client-2.state -i multi/r1.bin
+stderr_has "does not belong to the request in multi/twoway-client-2.state" "another receiver's state"
+fails 1 "one-to-many: the encapsulated key of another receiver" \
+    "$tw" open-request --key ra --enc multi/twoway-request-2.enc -i multi/body
+stderr_has "key id 2" "another receiver's encapsulated key"
+"$tw" keygen --kem p256 -o rp 2>/dev/null
+fails 1 "one-to-many: different KEMs" "$tw" seal-request --config ra.pub --config rp.pub -i msg -o outdir/p
+stderr_has "another KEM" "one-to-many: different KEMs"
+fails 2 "--enc with one --config" "$tw" seal-request --config ra.pub --enc x -i msg
+
+# ------------------------------------------------------------ what failed, said
+# an empty non-final chunk (no sender of ours writes one)
+if [ -n "${TWOWAY_EMPTY_CHUNK:-}" ] && "$TWOWAY_EMPTY_CHUNK" k.pub empty.req; then
+    fails 1 "a request with an empty chunk" "$tw" open-request --key k -i empty.req
+    stderr_has "empty chunk before its end, which chunked OHTTP forbids" "empty chunk"
+else
+    echo "twoway-cli: the empty-chunk case skipped (TWOWAY_EMPTY_CHUNK not set)"
+fi
+# a response opened with another request's state
+check "another request" "$tw" seal-request --config k.pub -i msg -o req3 --state c3.st
+fails 1 "a response opened with another request's state" "$tw" open-response --state c3.st -i resp
+stderr_has "this response does not belong to the request in c3.st" "another request's state"
+# an altered chunk after good ones
+cp cresp bad.cresp
+flip bad.cresp 20000
+fails 1 "a chunked response altered in its middle" "$tw" open-response --state cc.st -i bad.cresp
+stderr_has "was altered: chunk" "altered chunk"
+# -v says what was found
+check "-v" "$tw" open-request -v --key k -i creq --state v.st -o v.out
+stderr_has "a chunked request to key id 0 (x25519, sha256, aes128gcm)" "-v"
+
 # ------------------------------------------------------------ usage errors: exit 2
 fails 2 "no command" "$tw"
 fails 2 "unknown command" "$tw" frobnicate
