@@ -38,6 +38,7 @@ deps=(
     "libsodium-dev:libsodium"
     "librust-blake3-dev:BLAKE3 C sources"
     "openssh-client:ssh-keygen for tests"
+    "mandoc:man page checks"
 )
 if [ "$with_fuzz" = 1 ]; then
     deps+=(

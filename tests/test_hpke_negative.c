@@ -388,11 +388,13 @@ static void test_sequence_and_state(void)
     /* buffers too small: nothing happens, the sequence does not move */
     ct_len = 4 + TWOWAY_HPKE_TAG_LEN - 1;
     CHECK_EQ_INT(twoway_hpke_seal(sc, ct, &ct_len, NULL, 0, MSG, 4), TWOWAY_ERR_BUFFER);
+    CHECK_EQ_UINT(ct_len, 4 + TWOWAY_HPKE_TAG_LEN); /* the size needed */
     CHECK_EQ_UINT(twoway_hpke_ctx_seq(sc), 0);
     ct_len = sizeof ct;
     CHECK_EQ_INT(twoway_hpke_seal(sc, ct, &ct_len, NULL, 0, MSG, 4), TWOWAY_OK);
     pt_len = 3;
     CHECK_EQ_INT(twoway_hpke_open(rc_, pt, &pt_len, NULL, 0, ct, ct_len), TWOWAY_ERR_BUFFER);
+    CHECK_EQ_UINT(pt_len, 4);
     /* a failed open does not move the sequence: the real message still opens */
     ct[0] ^= 1;
     pt_len = sizeof pt;
@@ -546,8 +548,14 @@ static void test_bad_arguments(void)
     CHECK_EQ_INT(twoway_hpke_key_export_private(pkR, sk, &sk_len), TWOWAY_ERR_STATE);
     sk_len = 31;
     CHECK_EQ_INT(twoway_hpke_key_export_private(skR, sk, &sk_len), TWOWAY_ERR_BUFFER);
+    CHECK_EQ_UINT(sk_len, 32);
     size_t pk_len = 31;
     CHECK_EQ_INT(twoway_hpke_key_export_public(pkR, sk, &pk_len), TWOWAY_ERR_BUFFER);
+    CHECK_EQ_UINT(pk_len, 32);
+    pk_len = 0; /* asking for the size */
+    CHECK_EQ_INT(twoway_hpke_key_export_public(pkR, NULL, &pk_len), TWOWAY_ERR_BUFFER);
+    CHECK_EQ_UINT(pk_len, 32);
+    CHECK_EQ_INT(twoway_hpke_key_export_public(pkR, NULL, &pk_len), TWOWAY_ERR_ARG);
     twoway_hpke_key_free(skR);
     twoway_hpke_key_free(pkR);
 }

@@ -114,7 +114,9 @@ typedef struct secureio_config {
     const secureio_keylist *allowed_peers;
     int accept_any_peer;
     /* Optional pre-shared key, at least SECUREIO_MIN_PSK_LEN bytes, mixed
-     * into the key schedule; both sides must have the same one. */
+     * into the key schedule; both sides must have the same one. Only a key
+     * derived from it is kept: the caller's buffer may go once
+     * secureio_engine_new() returns. */
     const uint8_t *psk;
     size_t psk_len;
     /* 1: a stream transport (length-framed packets). */

@@ -10,6 +10,12 @@
  * written: secureio_identity_load(3), and IDENTITY.md in the package's
  * documentation folder (share/doc/secureio). The file functions say which
  * file failed and why in secureio_error_detail().
+ *
+ * Threads: an identity is immutable once made and may be used by several
+ * threads at once (signing included). A key list may be read
+ * (secureio_keylist_contains, _count; an engine's peer checks) by several
+ * threads at once, but an addition (_add, _parse, _load) must not run
+ * beside any other use of the same list.
  */
 #ifndef SECUREIO_IDENTITY_H
 #define SECUREIO_IDENTITY_H

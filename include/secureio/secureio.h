@@ -24,6 +24,10 @@ extern "C" {
 #define SECUREIO_MUST_CHECK
 #endif
 
+#define SECUREIO_VERSION_MAJOR 0
+#define SECUREIO_VERSION_MINOR 1
+#define SECUREIO_VERSION_PATCH 0
+
 /* Every function that can fail returns SECUREIO_OK (0) or a negative code. */
 enum secureio_error {
     SECUREIO_OK = 0,

@@ -49,11 +49,12 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_deframer_new(twoway_deframer **out,
                                                      uint64_t max_message_len);
 
 /*
- * Push: reads framing from in[in_len]. Consumes *consumed bytes (all of in,
- * or up to the end of a message) and points *data at the message bytes
- * among them (*data_len, possibly 0; a span of in, no copy). *end is 1 when
- * this call reached the end of a message: the bytes after *consumed belong
- * to the next one. Call again with the rest. TWOWAY_ERR_TOO_BIG when a
+ * Push: reads framing from in[in_len]. Consumes *consumed bytes (at least
+ * one when in_len > 0: up to the end of the current segment, or all of in)
+ * and points *data at the message bytes among them (*data_len, possibly 0;
+ * a span of in, no copy). *end is 1 when this call reached the end of a
+ * message: the bytes after *consumed belong to the next one. Call again
+ * with the rest until all of in is consumed. TWOWAY_ERR_TOO_BIG when a
  * message exceeds the limit; errors are final.
  */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_deframer_push(twoway_deframer *d, const uint8_t *in,
@@ -73,7 +74,8 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_deframer_next(twoway_deframer *d, twoway
                                                       void *src);
 /*
  * A twoway_read_fn (src is the deframer): the current message's bytes, 0 at
- * its end, -1 on an error (twoway_deframer_error says which). Pass it to
+ * its end, -1 on an error (twoway_deframer_error says which) or for len 0
+ * (which reads nothing and changes nothing). Pass it to
  * twoway_opener_read(o, twoway_deframer_read, d, ...).
  */
 TWOWAY_API long twoway_deframer_read(void *d, uint8_t *buf, size_t len);

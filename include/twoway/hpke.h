@@ -14,7 +14,9 @@
  *
  * Conventions: functions return TWOWAY_OK or a negative twoway_error. Output
  * buffers are the caller's, passed as (buf, size_t *len): *len is the room in
- * buf on entry and the bytes written on return. Objects are opaque, created by
+ * buf on entry and the bytes written on return; TWOWAY_ERR_BUFFER sets *len
+ * to the size needed (as every encoder, sealer and opener of the library
+ * does). Objects are opaque, created by
  * a function and released by its *_free; keys are immutable once made and may
  * be shared between threads; a context must be used by one thread at a time.
  * Every secret is wiped when the object holding it is freed.

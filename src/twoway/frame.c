@@ -182,8 +182,8 @@ int twoway_deframer_next(twoway_deframer *d, twoway_read_fn read, void *src)
 long twoway_deframer_read(void *src, uint8_t *buf, size_t len)
 {
     twoway_deframer *d = src;
-    if (d == NULL || d->read == NULL || (buf == NULL && len > 0))
-        return -1;
+    if (d == NULL || d->read == NULL || buf == NULL || len == 0)
+        return -1; /* 0 would read as the end of the message */
     if (d->st == DF_FAILED)
         return -1;
     for (;;) {
@@ -204,8 +204,6 @@ long twoway_deframer_read(void *src, uint8_t *buf, size_t len)
             segment_ends(d);
             continue;
         }
-        if (len == 0)
-            return 0;
         size_t want = len < d->left ? len : d->left;
         if (want > (size_t)0x40000000)
             want = 0x40000000;

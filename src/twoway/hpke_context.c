@@ -210,8 +210,10 @@ static int setup_sender_into(struct twoway_hpke_ctx *ctx, uint8_t *enc, size_t *
         return rc;
     if (enc == NULL || enc_len == NULL)
         return TWOWAY_ERR_ARG;
-    if (*enc_len < suite->kem->enc_len)
+    if (*enc_len < suite->kem->enc_len) {
+        *enc_len = suite->kem->enc_len;
         return TWOWAY_ERR_BUFFER;
+    }
     if (mi.sender_key != NULL && mi.sender_key->kind == HPKE_KEY_PUBLIC)
         return TWOWAY_ERR_KEY; /* AuthEncap needs the sender's private key */
     if (ephemeral != NULL && ephemeral->kind == HPKE_KEY_PUBLIC)
@@ -323,8 +325,10 @@ int twoway_hpke_seal(twoway_hpke_ctx *ctx, uint8_t *ct, size_t *ct_len, const ui
         return TWOWAY_ERR_STATE;
     if (util_add_overflow(pt_len, ctx->suite.aead->tag_len, &need))
         return TWOWAY_ERR_ARG;
-    if (*ct_len < need)
+    if (*ct_len < need) {
+        *ct_len = need;
         return TWOWAY_ERR_BUFFER;
+    }
     if (ctx->seq >= ctx->seq_limit)
         return TWOWAY_ERR_LIMIT;
     compute_nonce(ctx, nonce);
@@ -350,8 +354,10 @@ int twoway_hpke_open(twoway_hpke_ctx *ctx, uint8_t *pt, size_t *pt_len, const ui
     size_t tag = ctx->suite.aead->tag_len;
     if (ct_len < tag)
         return TWOWAY_ERR_AUTH;
-    if (*pt_len < ct_len - tag)
+    if (*pt_len < ct_len - tag) {
+        *pt_len = ct_len - tag;
         return TWOWAY_ERR_BUFFER;
+    }
     if (pt == NULL && ct_len > tag)
         return TWOWAY_ERR_ARG;
     if (ctx->seq >= ctx->seq_limit)

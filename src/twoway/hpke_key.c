@@ -72,10 +72,12 @@ int twoway_hpke_key_import_private(const twoway_hpke_kem *kem, twoway_hpke_key *
 
 int twoway_hpke_key_export_public(const twoway_hpke_key *key, uint8_t *out, size_t *out_len)
 {
-    if (key == NULL || out == NULL || out_len == NULL)
+    if (key == NULL || out_len == NULL || (out == NULL && *out_len > 0))
         return TWOWAY_ERR_ARG;
-    if (*out_len < key->pk_len)
+    if (*out_len < key->pk_len) {
+        *out_len = key->pk_len;
         return TWOWAY_ERR_BUFFER;
+    }
     memcpy(out, key->pk, key->pk_len);
     *out_len = key->pk_len;
     return TWOWAY_OK;
@@ -83,14 +85,16 @@ int twoway_hpke_key_export_public(const twoway_hpke_key *key, uint8_t *out, size
 
 int twoway_hpke_key_export_private(const twoway_hpke_key *key, uint8_t *out, size_t *out_len)
 {
-    if (key == NULL || out == NULL || out_len == NULL)
+    if (key == NULL || out_len == NULL || (out == NULL && *out_len > 0))
         return TWOWAY_ERR_ARG;
     if (key->kind == HPKE_KEY_PUBLIC)
         return TWOWAY_ERR_STATE;
     if (key->kem->export_private == NULL)
         return TWOWAY_ERR_UNSUPPORTED;
-    if (*out_len < key->kem->private_key_len)
+    if (*out_len < key->kem->private_key_len) {
+        *out_len = key->kem->private_key_len;
         return TWOWAY_ERR_BUFFER;
+    }
     int rc = key->kem->export_private(key, out);
     if (rc == TWOWAY_OK)
         *out_len = key->kem->private_key_len;

@@ -144,7 +144,7 @@ static const alg_name aead_names[] = {
     {TWOWAY_HPKE_AEAD_AES_256_GCM, "aes256gcm", "aes-256-gcm", "AES-256-GCM"},
     {TWOWAY_HPKE_AEAD_CHACHA20_POLY1305, "chacha20poly1305", "chacha20-poly1305",
      "ChaCha20Poly1305"},
-    {TWOWAY_HPKE_AEAD_EXPORT_ONLY, "export-only", "exportonly", "Export-only"},
+    {TWOWAY_HPKE_AEAD_EXPORT_ONLY, "export-only", "export-only", "Export-only"},
 };
 
 static const alg_name *names_of(twoway_hpke_alg kind, size_t *n)

@@ -52,6 +52,7 @@ int twoway_key_file_encode(const twoway_key_config *cfg, const twoway_hpke_key *
                            size_t *out_len)
 {
     twoway_hpke_suite suites[TWOWAY_KEY_CONFIG_MAX_SUITES];
+    tw_detail_clear();
     if (out_len == NULL || (out == NULL && *out_len > 0))
         return TWOWAY_ERR_ARG;
     int rc = tw_keyring_suites_of(cfg, key, suites);
