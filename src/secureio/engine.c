@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/detail.h"
 #include "common/util.h"
-#include "error.h"
 #include "handshake.h"
 #include "record.h"
 #include "replay.h"
@@ -909,15 +909,15 @@ static const char *config_problem(const secureio_config *cfg)
 
 int secureio_engine_new(secureio_engine **out, const secureio_config *cfg)
 {
-    sio_detail_clear();
+    util_detail_clear();
     if (out == NULL) {
-        sio_detail("secureio_engine_new: out is NULL");
+        util_detail("secureio_engine_new: out is NULL");
         return SECUREIO_ERR_ARG;
     }
     *out = NULL;
     const char *problem = config_problem(cfg);
     if (problem != NULL) {
-        sio_detail("secureio_engine_new: %s", problem);
+        util_detail("secureio_engine_new: %s", problem);
         return SECUREIO_ERR_ARG;
     }
     if (sodium_init() < 0)

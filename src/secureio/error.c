@@ -3,12 +3,7 @@
 #include <secureio/secureio.h>
 
 #include "build_info.h"
-#include "secureio/error.h"
-
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
+#include "common/detail.h"
 
 const char *secureio_strerror(int err)
 {
@@ -54,34 +49,7 @@ const char *secureio_version(void)
     return SECUREIO_VERSION_STRING;
 }
 
-/* ------------------------------------------------------------- details */
-
-#define DETAIL_MAX 512u
-static _Thread_local char detail[DETAIL_MAX];
-
 const char *secureio_error_detail(void)
 {
-    return detail;
-}
-
-void sio_detail(const char *fmt, ...)
-{
-    va_list ap;
-    int saved = errno;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    errno = saved;
-}
-
-void sio_detail_errno(const char *path)
-{
-    int saved = errno;
-    sio_detail("%s: %s", path, strerror(saved));
-    errno = saved;
-}
-
-void sio_detail_clear(void)
-{
-    detail[0] = '\0';
+    return util_detail_get();
 }

@@ -11,7 +11,7 @@
  * every entry in constant time, so its time depends only on the list's
  * size.
  */
-#include "secureio/error.h"
+#include "common/detail.h"
 #include "secureio/sshkey.h"
 
 #include <secureio/identity.h>
@@ -260,16 +260,16 @@ int secureio_keylist_load(secureio_keylist *list, const char *path, size_t *bad_
         return SECUREIO_ERR_ARG;
     char *text;
     size_t len;
-    sio_detail_clear();
+    util_detail_clear();
     int rc = sio_read_file(path, KEYLIST_MAX_FILE_LEN, &text, &len);
     if (rc != SECUREIO_OK)
         return rc;
     size_t line = 0;
     rc = secureio_keylist_parse(list, text, len, &line);
     if (rc == SECUREIO_ERR_FORMAT && line > 0)
-        sio_detail("%s:%zu: a malformed ssh-ed25519 key line", path, line);
+        util_detail("%s:%zu: a malformed ssh-ed25519 key line", path, line);
     else if (rc != SECUREIO_OK)
-        sio_detail("%s: %s", path, secureio_strerror(rc));
+        util_detail("%s: %s", path, secureio_strerror(rc));
     if (bad_line != NULL)
         *bad_line = line;
     free(text);

@@ -12,7 +12,7 @@
 #endif
 
 #include "secureio/sshkey.h"
-#include "secureio/error.h"
+#include "common/detail.h"
 
 #include "common/file.h"
 
@@ -684,17 +684,17 @@ static void identity_load_detail(int rc, const char *path, const char *text, siz
     while (s < len && (is_blank(text[s]) || text[s] == '\n' || text[s] == '\r'))
         s++;
     if (len - s >= 4 && memcmp(text + s, "ssh-", 4) == 0 && !find(text, len, PEM_BEGIN, PEM_BEGIN_LEN))
-        sio_detail("%s: this is a public key line; an identity is a private key file "
+        util_detail("%s: this is a public key line; an identity is a private key file "
                    "(the file without .pub)",
                    path);
     else if (rc == SECUREIO_ERR_ENCRYPTED_KEY)
-        sio_detail("%s: protected by a passphrase; remove it with ssh-keygen -p -f %s", path, path);
+        util_detail("%s: protected by a passphrase; remove it with ssh-keygen -p -f %s", path, path);
     else if (rc == SECUREIO_ERR_UNSUPPORTED)
-        sio_detail("%s: not an Ed25519 OpenSSH key (make one with ssh-keygen -t ed25519)", path);
+        util_detail("%s: not an Ed25519 OpenSSH key (make one with ssh-keygen -t ed25519)", path);
     else if (rc == SECUREIO_ERR_FORMAT && !find(text, len, PEM_BEGIN, PEM_BEGIN_LEN))
-        sio_detail("%s: not an OpenSSH private key file (no \"" PEM_BEGIN "\" line)", path);
+        util_detail("%s: not an OpenSSH private key file (no \"" PEM_BEGIN "\" line)", path);
     else
-        sio_detail("%s: %s", path, secureio_strerror(rc));
+        util_detail("%s: %s", path, secureio_strerror(rc));
 }
 
 int sio_read_file(const char *path, size_t max, char **out, size_t *out_len)
@@ -703,10 +703,10 @@ int sio_read_file(const char *path, size_t max, char **out, size_t *out_len)
     switch (rc) {
     case 0: return SECUREIO_OK;
     case UTIL_FILE_TOO_BIG:
-        sio_detail("%s: larger than %zu bytes: not a key file", path, max);
+        util_detail("%s: larger than %zu bytes: not a key file", path, max);
         return SECUREIO_ERR_LIMIT;
     case UTIL_FILE_NOMEM: return SECUREIO_ERR_NOMEM;
-    default: sio_detail_errno(path); return SECUREIO_ERR_IO;
+    default: util_detail_errno(path); return SECUREIO_ERR_IO;
     }
 }
 
@@ -719,7 +719,7 @@ int secureio_identity_load(secureio_identity **out, const char *path)
         return SECUREIO_ERR_ARG;
     char *text;
     size_t len;
-    sio_detail_clear();
+    util_detail_clear();
     int rc = sio_read_file(path, SECUREIO_MAX_KEY_FILE_LEN, &text, &len);
     if (rc != SECUREIO_OK)
         return rc;
@@ -737,12 +737,12 @@ int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *pa
         return SECUREIO_ERR_ARG;
     char *text;
     size_t len;
-    sio_detail_clear();
+    util_detail_clear();
     int rc = sio_read_file(path, SECUREIO_MAX_KEY_FILE_LEN, &text, &len);
     if (rc != SECUREIO_OK)
         return rc;
     if (find(text, len, PEM_BEGIN, PEM_BEGIN_LEN)) {
-        sio_detail("%s: this is a private key file; a public key is its .pub file "
+        util_detail("%s: this is a private key file; a public key is its .pub file "
                    "(\"ssh-ed25519 AAAA...\", ssh-keygen -y -f %s prints it)",
                    path, path);
         sodium_memzero(text, len);
@@ -766,7 +766,7 @@ int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *pa
         break;
     }
     if (rc != SECUREIO_OK)
-        sio_detail("%s: %s", path,
+        util_detail("%s: %s", path,
                    !found ? "no \"ssh-ed25519 AAAA...\" public key line"
                    : rc == SECUREIO_ERR_UNSUPPORTED
                        ? "not an ssh-ed25519 key (only Ed25519 keys are used)"
@@ -795,7 +795,7 @@ static int file_error(int rc, const char *path)
 {
     if (rc == UTIL_FILE_NOMEM)
         return SECUREIO_ERR_NOMEM;
-    sio_detail_errno(path);
+    util_detail_errno(path);
     return SECUREIO_ERR_IO;
 }
 
@@ -872,7 +872,7 @@ static int save_files(const secureio_identity *id, const char *path, const char 
 
 int secureio_identity_save(const secureio_identity *id, const char *path, const char *comment)
 {
-    sio_detail_clear();
+    util_detail_clear();
     return save_files(id, path, comment, 0);
 }
 
@@ -889,7 +889,7 @@ int secureio_identity_load_or_create(secureio_identity **out, const char *path, 
     int rc = secureio_identity_load(out, path);
     if (rc != SECUREIO_ERR_IO || errno != ENOENT)
         return rc;
-    sio_detail_clear(); /* a missing file is what this function is for */
+    util_detail_clear(); /* a missing file is what this function is for */
 
     secureio_identity *id;
     rc = secureio_identity_generate(&id);

@@ -2,12 +2,7 @@
 #include <twoway/common.h>
 
 #include "build_info.h"
-#include "twoway/error.h"
-
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
+#include "common/detail.h"
 
 const char *twoway_strerror(int err)
 {
@@ -44,34 +39,7 @@ const char *twoway_version(void)
     return SECUREIO_VERSION_STRING;
 }
 
-/* ------------------------------------------------------------- details */
-
-#define DETAIL_MAX 512u
-static _Thread_local char detail[DETAIL_MAX];
-
 const char *twoway_error_detail(void)
 {
-    return detail;
-}
-
-void tw_detail(const char *fmt, ...)
-{
-    va_list ap;
-    int saved = errno;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    errno = saved;
-}
-
-void tw_detail_errno(const char *path)
-{
-    int saved = errno;
-    tw_detail("%s: %s", path, strerror(saved));
-    errno = saved;
-}
-
-void tw_detail_clear(void)
-{
-    detail[0] = '\0';
+    return util_detail_get();
 }

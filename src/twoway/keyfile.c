@@ -10,9 +10,9 @@
  */
 #include <twoway/keyfile.h>
 
+#include "common/detail.h"
 #include "common/file.h"
 #include "common/util.h"
-#include "twoway/error.h"
 #include "twoway/keyring_internal.h"
 
 #include <errno.h>
@@ -52,7 +52,7 @@ int twoway_key_file_encode(const twoway_key_config *cfg, const twoway_hpke_key *
                            size_t *out_len)
 {
     twoway_hpke_suite suites[TWOWAY_KEY_CONFIG_MAX_SUITES];
-    tw_detail_clear();
+    util_detail_clear();
     if (out_len == NULL || (out == NULL && *out_len > 0))
         return TWOWAY_ERR_ARG;
     int rc = tw_keyring_suites_of(cfg, key, suites);
@@ -131,13 +131,13 @@ __attribute__((format(printf, 3, 4))) static int fail(const where *w, int rc, co
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (w->path != NULL && w->line > 0)
-        tw_detail("%s:%u: %s", w->path, w->line, msg);
+        util_detail("%s:%u: %s", w->path, w->line, msg);
     else if (w->path != NULL)
-        tw_detail("%s: %s", w->path, msg);
+        util_detail("%s: %s", w->path, msg);
     else if (w->line > 0)
-        tw_detail("line %u: %s", w->line, msg);
+        util_detail("line %u: %s", w->line, msg);
     else
-        tw_detail("%s", msg);
+        util_detail("%s", msg);
     return rc;
 }
 
@@ -350,7 +350,7 @@ static int decode(twoway_key_config *cfg, twoway_hpke_key **key, const char *tex
 int twoway_key_file_decode(twoway_key_config *cfg, twoway_hpke_key **key, const char *text,
                            size_t len)
 {
-    tw_detail_clear();
+    util_detail_clear();
     return decode(cfg, key, text, len, NULL);
 }
 
@@ -361,7 +361,7 @@ int twoway_key_file_save(const char *path, const twoway_key_config *cfg,
 {
     char text[TWOWAY_KEY_FILE_MAX_LEN];
     size_t len = sizeof text;
-    tw_detail_clear();
+    util_detail_clear();
     if (path == NULL || path[0] == '\0')
         return TWOWAY_ERR_ARG;
     int rc = twoway_key_file_encode(cfg, key, text, &len);
@@ -370,7 +370,7 @@ int twoway_key_file_save(const char *path, const twoway_key_config *cfg,
         if (urc == UTIL_FILE_NOMEM)
             rc = TWOWAY_ERR_NOMEM;
         else if (urc != 0) {
-            tw_detail_errno(path);
+            util_detail_errno(path);
             rc = TWOWAY_ERR_IO;
         }
     }
@@ -386,10 +386,10 @@ static int read_key_file(const char *path, char **text, size_t *len)
     case 0: return TWOWAY_OK;
     case UTIL_FILE_NOMEM: return TWOWAY_ERR_NOMEM;
     case UTIL_FILE_TOO_BIG:
-        tw_detail("%s: larger than %u bytes: not a twoway private key file", path,
+        util_detail("%s: larger than %u bytes: not a twoway private key file", path,
                   TWOWAY_KEY_FILE_MAX_LEN);
         return TWOWAY_ERR_TOO_BIG;
-    default: tw_detail_errno(path); return TWOWAY_ERR_IO;
+    default: util_detail_errno(path); return TWOWAY_ERR_IO;
     }
 }
 
@@ -397,7 +397,7 @@ int twoway_key_file_load(twoway_key_config *cfg, twoway_hpke_key **key, const ch
 {
     char *text;
     size_t len;
-    tw_detail_clear();
+    util_detail_clear();
     if (key == NULL || path == NULL)
         return TWOWAY_ERR_ARG;
     *key = NULL;
@@ -419,7 +419,7 @@ static int add_owned(twoway_keyring *ring, const twoway_key_config *cfg, twoway_
     if (rc == TWOWAY_OK)
         rc = tw_keyring_add_entries(ring, cfg->key_id, suites, cfg->n_suites, key, 1);
     if (rc == TWOWAY_ERR_ARG)
-        tw_detail("%s: key id %u with one of its suites is in the key ring already",
+        util_detail("%s: key id %u with one of its suites is in the key ring already",
                   path != NULL ? path : "key file", (unsigned)cfg->key_id);
     if (rc != TWOWAY_OK)
         twoway_hpke_key_free(key);
@@ -431,7 +431,7 @@ int twoway_keyring_load_key_file(twoway_keyring *ring, const char *path)
     twoway_key_config cfg;
     twoway_hpke_key *key;
     if (ring == NULL) {
-        tw_detail_clear();
+        util_detail_clear();
         return TWOWAY_ERR_ARG;
     }
     int rc = twoway_key_file_load(&cfg, &key, path);
@@ -442,7 +442,7 @@ int twoway_keyring_add_key_file(twoway_keyring *ring, const char *text, size_t l
 {
     twoway_key_config cfg;
     twoway_hpke_key *key;
-    tw_detail_clear();
+    util_detail_clear();
     if (ring == NULL)
         return TWOWAY_ERR_ARG;
     int rc = decode(&cfg, &key, text, len, NULL);

@@ -19,9 +19,9 @@ int util_read_file(int x);
 int hpke_expand_many(int x);
 int hpke_suite_check(int x);
 int tw_context_new(int x);
-int tw_detail(int x);
+int util_detail(int x);
 int sio_read_file(int x);
-int sio_detail(int x);
+int util_detail_get(int x);
 int blake3_hasher_init(int x);
 int blake3_hash_many(int x);
 int blake3_compress_in_place(int x);
@@ -32,9 +32,9 @@ int util_read_file(int x) { return x + 3; }
 int hpke_expand_many(int x) { return x + 4; }
 int hpke_suite_check(int x) { return x + 5; }
 int tw_context_new(int x) { return x + 6; }
-int tw_detail(int x) { return x + 7; }
+int util_detail(int x) { return x + 7; }
 int sio_read_file(int x) { return x + 8; }
-int sio_detail(int x) { return x + 9; }
+int util_detail_get(int x) { return x + 9; }
 int blake3_hasher_init(int x) { return x + 10; }
 int blake3_hash_many(int x) { return x + 11; }
 int blake3_compress_in_place(int x) { return x + 12; }
@@ -42,8 +42,8 @@ int blake3_compress_in_place(int x) { return x + 12; }
 int main(void)
 {
     int sum = util_wipe(0) + util_ct_equal(0) + util_read_file(0) + hpke_expand_many(0) +
-              hpke_suite_check(0) + tw_context_new(0) + tw_detail(0) + sio_read_file(0) +
-              sio_detail(0) + blake3_hasher_init(0) + blake3_hash_many(0) +
+              hpke_suite_check(0) + tw_context_new(0) + util_detail(0) + sio_read_file(0) +
+              util_detail_get(0) + blake3_hasher_init(0) + blake3_hash_many(0) +
               blake3_compress_in_place(0);
     if (sum != 78) {
         fprintf(stderr, "clash: the program's own functions were not called (%d)\n", sum);
