@@ -112,8 +112,8 @@ asan: $(ASAN_DIR)/CMakeCache.txt
 	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	    $(CTEST) --test-dir $(ASAN_DIR) --output-on-failure
 
-# The .pc files record the install prefix at configure time, so configure
-# again with PREFIX before installing.
+# Configure again with PREFIX, so that the installed CMake package and
+# paths match it (the .pc files find their prefix from their own folder).
 install: $(BUILD_DIR)/CMakeCache.txt
 	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=$(PREFIX) > /dev/null
 	$(CMAKE) --build $(BUILD_DIR) -j $(JOBS)

@@ -188,7 +188,8 @@ static void fuzz_select(const uint8_t *data, size_t size)
     CHECK(suite.kem->id == pick.kem_id && (aead_id == 0 || suite.aead->id == aead_id));
     int listed = 0;
     for (size_t i = 0; i < pick.n_suites; i++)
-        listed |= pick.suites[i].kdf_id == suite.kdf->id && pick.suites[i].aead_id == suite.aead->id;
+        listed |=
+            pick.suites[i].kdf_id == suite.kdf->id && pick.suites[i].aead_id == suite.aead->id;
     CHECK(listed);
     if (key_id == TWOWAY_ANY_KEY_ID && aead_id == 0 && n <= ROOM)
         CHECK(config_equal(&pick, &cfgs[0]) && suite.kdf->id == cfgs[0].suites[0].kdf_id &&

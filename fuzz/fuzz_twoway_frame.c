@@ -9,12 +9,13 @@
  *
  * Invariants (abort() otherwise):
  *  - a push never reports more data than it consumed, always makes
- *    progress, and returns spans of its input; only TOO_BIG fails it, and
- *    then every later call fails the same way;
+ *    progress, and returns spans of its input; only TOO_BIG (with a limit)
+ *    or FORMAT (an empty segment that is not the last) fails it, and then
+ *    every later call fails the same way;
  *  - no message over the limit is ever delivered whole;
  *  - pulling the same stream gives the same messages, in the same order,
  *    and ends the same way: cleanly between messages, TRUNCATED inside one
- *    (where the push deframer is left mid-message), or TOO_BIG;
+ *    (where the push deframer is left mid-message), or the push's error;
  *  - re-framing the messages read (one last segment each) and pushing that
  *    gives them back.
  */
@@ -32,9 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct msgs {
     buf m[MAX_MSGS];
-    size_t n;      /* complete messages */
-    int err;       /* the error that stopped it */
-    int mid;       /* stopped inside a message */
+    size_t n; /* complete messages */
+    int err;  /* the error that stopped it */
+    int mid;  /* stopped inside a message */
 } msgs;
 
 static void msgs_free(msgs *s)
@@ -58,7 +59,7 @@ static void push(const uint8_t *in, size_t len, uint64_t limit, size_t piece, ms
             int end = 0;
             int rc = twoway_deframer_push(d, p, n, &used, &d_p, &dlen, &end);
             if (rc != TWOWAY_OK) {
-                CHECK(rc == TWOWAY_ERR_TOO_BIG && limit != 0);
+                CHECK((rc == TWOWAY_ERR_TOO_BIG && limit != 0) || rc == TWOWAY_ERR_FORMAT);
                 CHECK(twoway_deframer_push(d, p, n, &used, &d_p, &dlen, &end) == rc);
                 out->err = rc;
                 twoway_deframer_free(d);
@@ -118,7 +119,8 @@ static void pull(const uint8_t *in, size_t len, uint64_t limit, size_t step, msg
             buf_append(&out->m[out->n], tmp, (size_t)r);
         if (r < 0) {
             out->err = twoway_deframer_error(d);
-            CHECK(out->err == TWOWAY_ERR_TRUNCATED || out->err == TWOWAY_ERR_TOO_BIG);
+            CHECK(out->err == TWOWAY_ERR_TRUNCATED || out->err == TWOWAY_ERR_TOO_BIG ||
+                  out->err == TWOWAY_ERR_FORMAT);
             break;
         }
         out->n++;
@@ -144,8 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < a.n; i++)
             CHECK(a.m[i].len == b.m[i].len &&
                   (a.m[i].len == 0 || memcmp(a.m[i].p, b.m[i].p, a.m[i].len) == 0));
-        if (a.err == TWOWAY_ERR_TOO_BIG)
-            CHECK(b.err == TWOWAY_ERR_TOO_BIG);
+        if (a.err != 0)
+            CHECK(b.err == a.err);
         else if (a.mid)
             CHECK(b.err == TWOWAY_ERR_TRUNCATED);
         else

@@ -96,8 +96,7 @@ static int seal_push(const twoway_options *opt, uint32_t seed, const uint8_t *pt
     uint32_t c = seed;
     o.rng_ctx = &c;
     twoway_sealer *s = NULL;
-    CHECK(twoway_request_sealer_new(&s, suite, 1, g_key, media, sizeof media - 1, &o) ==
-          TWOWAY_OK);
+    CHECK(twoway_request_sealer_new(&s, suite, 1, g_key, media, sizeof media - 1, &o) == TWOWAY_OK);
     int rc = TWOWAY_OK;
     size_t off = 0;
     /* the pull sealer cuts full chunks, and ends with the remainder (which
@@ -128,8 +127,7 @@ static int seal_pull(const twoway_options *opt, uint32_t seed, source *src,
     uint32_t c = seed;
     o.rng_ctx = &c;
     twoway_sealer *s = NULL;
-    CHECK(twoway_request_sealer_new(&s, suite, 1, g_key, media, sizeof media - 1, &o) ==
-          TWOWAY_OK);
+    CHECK(twoway_request_sealer_new(&s, suite, 1, g_key, media, sizeof media - 1, &o) == TWOWAY_OK);
     int rc;
     uint8_t tmp[1 + 255 * 13];
     for (unsigned k = 0;; k++) {

@@ -195,10 +195,11 @@ static const fixed *fixed_state(void)
 
 /* -------------------------------------------------------------- targets */
 
-static const int request_errors[] = {
-    TWOWAY_ERR_HEADER, TWOWAY_ERR_KEY_MISMATCH, TWOWAY_ERR_TRUNCATED, TWOWAY_ERR_AUTH,
-    TWOWAY_ERR_KEY,    TWOWAY_ERR_DH,           TWOWAY_ERR_TOO_BIG,   TWOWAY_ERR_EMPTY_CHUNK,
-    TWOWAY_ERR_FORMAT, 0};
+static const int request_errors[] = {TWOWAY_ERR_HEADER,    TWOWAY_ERR_KEY_MISMATCH,
+                                     TWOWAY_ERR_TRUNCATED, TWOWAY_ERR_AUTH,
+                                     TWOWAY_ERR_KEY,       TWOWAY_ERR_DH,
+                                     TWOWAY_ERR_TOO_BIG,   TWOWAY_ERR_EMPTY_CHUNK,
+                                     TWOWAY_ERR_FORMAT,    0};
 static const int body_errors[] = {TWOWAY_ERR_TRUNCATED,   TWOWAY_ERR_AUTH,   TWOWAY_ERR_TOO_BIG,
                                   TWOWAY_ERR_EMPTY_CHUNK, TWOWAY_ERR_FORMAT, 0};
 static const int encap_errors[] = {

@@ -29,6 +29,10 @@ typedef struct peer {
     size_t last_len, messages;
     uint32_t last_channel;
     uint64_t now;
+    /* in_callback_test: answers from inside on_message */
+    int echo;
+    uint8_t echo_pkt[2048];
+    size_t echo_len;
 } peer;
 
 static uint64_t det_state;
@@ -50,6 +54,21 @@ static void on_msg(void *user, uint32_t channel, const uint8_t *data, size_t len
     p->last_channel = channel;
     p->last_len = len;
     memcpy(p->last_msg, data, len < sizeof p->last_msg ? len : sizeof p->last_msg);
+    if (p->echo && len == 3 && memcmp(data, "bye", 3) == 0) {
+        secureio_engine_close(p->e, p->now); /* allowed inside a callback */
+    } else if (p->echo) {
+        /* an answer sealed from inside the callback (allowed), and what
+         * else may be asked there */
+        p->echo_len = sizeof p->echo_pkt;
+        CHECK_EQ_INT(
+            secureio_engine_send(p->e, channel, data, len, p->echo_pkt, &p->echo_len, p->now),
+            SECUREIO_OK);
+        secureio_stats st;
+        secureio_engine_stats(p->e, &st);
+        CHECK(st.messages_in >= 1);
+        CHECK(secureio_engine_state(p->e) == SECUREIO_STATE_ESTABLISHED);
+        CHECK(secureio_engine_max_message(p->e, channel) > len);
+    }
 }
 
 static void on_ev(void *user, const secureio_event *ev)
@@ -212,6 +231,25 @@ static void test_handshake_and_messages(void)
     free_pair(&a, &b);
 }
 
+/* What engine.h allows inside a callback: an answer sealed in on_message,
+ * and a close. */
+static void test_in_callback(void)
+{
+    peer a, b;
+    make_pair(&a, &b, NULL);
+    CHECK(connect_pair(&a, &b));
+    b.echo = 1;
+    send_msg(&a, &b, 7, "ping from a", NULL);
+    CHECK(b.echo_len > 0);
+    CHECK_EQ_INT(secureio_engine_recv(a.e, b.echo_pkt, b.echo_len, a.now), SECUREIO_OK);
+    CHECK(got(&a, "ping from a") && a.last_channel == 7);
+    send_msg(&a, &b, 7, "bye", NULL);
+    pump(&a, &b, NULL, NULL);
+    CHECK(secureio_engine_state(b.e) == SECUREIO_STATE_CLOSED);
+    CHECK_EQ_INT(a.closed, 1);
+    free_pair(&a, &b);
+}
+
 static uint8_t other_key[32];
 
 static void pin_other(int i, secureio_config *cfg)
@@ -310,7 +348,7 @@ static void test_config(void)
     do {                                                                                           \
         CHECK_EQ_INT(secureio_engine_new(&e, &cfg), SECUREIO_ERR_ARG);                             \
         if (!CHECK(strstr(secureio_error_detail(), what) != NULL))                                 \
-            fprintf(stderr, "  detail: '%s', expected '%s'\n", secureio_error_detail(), what);   \
+            fprintf(stderr, "  detail: '%s', expected '%s'\n", secureio_error_detail(), what);     \
     } while (0)
     CHECK_EQ_INT(secureio_engine_new(NULL, &cfg), SECUREIO_ERR_ARG);
     CHECK(strstr(secureio_error_detail(), "out is NULL") != NULL);
@@ -944,6 +982,7 @@ int main(void)
         return 1;
     det_state = 1;
     test_handshake_and_messages();
+    test_in_callback();
     test_authorization();
     test_psk();
     test_config();

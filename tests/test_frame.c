@@ -53,7 +53,7 @@ static void frame(buf *stream, const uint8_t *msg, size_t len)
 {
     size_t off = 0;
     while (len - off > 0 && rnd(4) != 0) {
-        size_t n = rnd((uint32_t)(len - off) + 1);
+        size_t n = 1 + rnd((uint32_t)(len - off));
         put_header(stream, n, 0);
         put(stream, msg + off, n);
         off += n;
@@ -62,8 +62,10 @@ static void frame(buf *stream, const uint8_t *msg, size_t len)
         put_header(stream, len - off, 1);
         put(stream, msg + off, len - off);
     } else {
-        put_header(stream, len - off, 0);
-        put(stream, msg + off, len - off);
+        if (len - off > 0) {
+            put_header(stream, len - off, 0);
+            put(stream, msg + off, len - off);
+        }
         put_header(stream, 0, 1);
     }
 }
@@ -297,6 +299,34 @@ static void limits_and_misuse(void)
     CHECK_EQ_INT(twoway_deframer_push(d, big, 4, &used, &dp, &dlen, &end), TWOWAY_ERR_TOO_BIG);
     twoway_deframer_free(d);
 
+    /* an empty segment that is not the last: refused, pushed or pulled */
+    uint8_t empty[4 + 4 + 1];
+    CHECK_EQ_INT(twoway_frame_header(empty, 0, 0), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_frame_header(empty + 4, 1, 1), TWOWAY_OK);
+    empty[8] = 'x';
+    CHECK_EQ_INT(twoway_deframer_new(&d, 0), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_deframer_push(d, empty, sizeof empty, &used, &dp, &dlen, &end),
+                 TWOWAY_ERR_FORMAT);
+    twoway_deframer_free(d);
+    CHECK_EQ_INT(twoway_deframer_new(&d, 0), TWOWAY_OK);
+    mem_src es = {empty, sizeof empty, 0, 2, SIZE_MAX};
+    CHECK_EQ_INT(twoway_deframer_next(d, mem_read, &es), TWOWAY_ERR_FORMAT);
+    twoway_deframer_free(d);
+    /* ... also after some data */
+    uint8_t later[4 + 1 + 4];
+    CHECK_EQ_INT(twoway_frame_header(later, 1, 0), TWOWAY_OK);
+    later[4] = 'y';
+    CHECK_EQ_INT(twoway_frame_header(later + 5, 0, 0), TWOWAY_OK);
+    CHECK_EQ_INT(twoway_deframer_new(&d, 0), TWOWAY_OK);
+    mem_src ls = {later, sizeof later, 0, 0, SIZE_MAX};
+    uint8_t one[4];
+    CHECK_EQ_INT(twoway_deframer_next(d, mem_read, &ls), 1);
+    CHECK_EQ_INT(twoway_deframer_read(d, one, sizeof one), 1);
+    CHECK(twoway_deframer_read(d, one, sizeof one) < 0);
+    CHECK_EQ_INT(twoway_deframer_error(d), TWOWAY_ERR_FORMAT);
+    CHECK(twoway_deframer_read(d, one, 0) < 0); /* len 0: never "the end" */
+    twoway_deframer_free(d);
+
     /* misuse */
     CHECK_EQ_INT(twoway_deframer_new(NULL, 0), TWOWAY_ERR_ARG);
     CHECK_EQ_INT(twoway_deframer_new(&d, 0), TWOWAY_OK);
@@ -376,8 +406,7 @@ static void with_messages(void)
         twoway_opener *o = NULL;
         buf got = {0};
         CHECK_EQ_INT(twoway_deframer_next(d, mem_read, &m), 1);
-        CHECK_EQ_INT(twoway_request_opener_new(&o, ring, media, sizeof media - 1, &opt),
-                     TWOWAY_OK);
+        CHECK_EQ_INT(twoway_request_opener_new(&o, ring, media, sizeof media - 1, &opt), TWOWAY_OK);
         uint8_t out[3000];
         size_t n;
         do {

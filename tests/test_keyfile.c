@@ -65,8 +65,7 @@ static void test_names(void)
         {TWOWAY_HPKE_ALG_KDF, TWOWAY_HPKE_KDF_HKDF_SHA512, "sha512", "hkdf-sha512", NULL},
         {TWOWAY_HPKE_ALG_AEAD, AES128, "aes128gcm", "AES-128-GCM", "AES-128-GCM"},
         {TWOWAY_HPKE_ALG_AEAD, TWOWAY_HPKE_AEAD_AES_256_GCM, "aes256gcm", "aes-256-gcm", NULL},
-        {TWOWAY_HPKE_ALG_AEAD, CHACHA, "chacha20poly1305", "ChaCha20-Poly1305",
-         "ChaCha20Poly1305"},
+        {TWOWAY_HPKE_ALG_AEAD, CHACHA, "chacha20poly1305", "ChaCha20-Poly1305", "ChaCha20Poly1305"},
         {TWOWAY_HPKE_ALG_AEAD, TWOWAY_HPKE_AEAD_EXPORT_ONLY, "export-only", "Export-Only",
          "Export-only"},
     };
@@ -164,6 +163,7 @@ static void test_round_trips(void)
         CHECK_EQ_INT(twoway_key_file_encode(&cfg, pub, text, &len), TWOWAY_ERR_STATE);
         twoway_hpke_key_free(pub);
         twoway_hpke_key_free(key);
+        unlink(path);
     }
     /* configurations of keys */
     twoway_key_config cfg;
@@ -171,9 +171,9 @@ static void test_round_trips(void)
     const twoway_symmetric_suite twice[] = {{SHA256, AES128}, {SHA256, AES128}};
     CHECK_EQ_INT(twoway_key_config_of_key(&cfg, 1, key, twice, 2), TWOWAY_ERR_ARG);
     CHECK_EQ_INT(twoway_key_config_of_key(&cfg, 1, key, two_suites, 0), TWOWAY_ERR_ARG);
-    CHECK_EQ_INT(twoway_key_config_of_key(&cfg, 1, key, two_suites,
-                                          TWOWAY_KEY_CONFIG_MAX_SUITES + 1),
-                 TWOWAY_ERR_ARG);
+    CHECK_EQ_INT(
+        twoway_key_config_of_key(&cfg, 1, key, two_suites, TWOWAY_KEY_CONFIG_MAX_SUITES + 1),
+        TWOWAY_ERR_ARG);
     CHECK_EQ_INT(twoway_key_config_of_key(&cfg, 1, NULL, two_suites, 1), TWOWAY_ERR_ARG);
     CHECK_EQ_INT(twoway_key_config_of_key(NULL, 1, key, two_suites, 1), TWOWAY_ERR_ARG);
     twoway_hpke_key_free(key);
@@ -192,10 +192,9 @@ static const char rfc_key[] =
     "private-key 3c168975674B2FA8E465970b79c8dcf09f1c741626480bd4c6162fc5b6a98e1a";
 /* Its configuration, as RFC 9458 A.1 publishes it (with the list prefix). */
 static const uint8_t rfc_config[] = {
-    0x00, 0x2d, 0x01, 0x00, 0x20, 0x31, 0xe1, 0xf0, 0x5a, 0x74, 0x01, 0x02, 0x11, 0x52, 0x20,
-    0xe9, 0xaf, 0x91, 0x8f, 0x73, 0x86, 0x74, 0xae, 0xc9, 0x5f, 0x54, 0xdb, 0x6e, 0x04, 0xeb,
-    0x70, 0x5a, 0xae, 0x8e, 0x79, 0x81, 0x55, 0x00, 0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01,
-    0x00, 0x03};
+    0x00, 0x2d, 0x01, 0x00, 0x20, 0x31, 0xe1, 0xf0, 0x5a, 0x74, 0x01, 0x02, 0x11, 0x52, 0x20, 0xe9,
+    0xaf, 0x91, 0x8f, 0x73, 0x86, 0x74, 0xae, 0xc9, 0x5f, 0x54, 0xdb, 0x6e, 0x04, 0xeb, 0x70, 0x5a,
+    0xae, 0x8e, 0x79, 0x81, 0x55, 0x00, 0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x03};
 
 static void test_rfc_key(void)
 {
@@ -252,18 +251,19 @@ static void test_bad_files(void)
          "line 1: not a twoway private key file"},
         {"unknown field", HEAD "color blue\n" PK SK, TWOWAY_ERR_FORMAT,
          "line 5: unknown field 'color'"},
-        {"field twice", HEAD "key-id 2\n" PK SK, TWOWAY_ERR_FORMAT, "line 5: key-id is given twice"},
+        {"field twice", HEAD "key-id 2\n" PK SK, TWOWAY_ERR_FORMAT,
+         "line 5: key-id is given twice"},
         {"field without value", HEAD PK "private-key\n", TWOWAY_ERR_FORMAT,
          "line 6: private-key takes one value"},
         {"field with two values", HEAD PK "private-key aa bb\n", TWOWAY_ERR_FORMAT,
          "line 6: private-key takes one value"},
-        {"key id 256", "twoway-private-key 1\nkey-id 256\nkem x25519\nsuite sha256 aes128gcm\n" PK
-         SK,
+        {"key id 256",
+         "twoway-private-key 1\nkey-id 256\nkem x25519\nsuite sha256 aes128gcm\n" PK SK,
          TWOWAY_ERR_FORMAT, "line 2: key-id must be"},
         {"key id -1", "twoway-private-key 1\nkey-id -1\nkem x25519\nsuite sha256 aes128gcm\n" PK SK,
          TWOWAY_ERR_FORMAT, "line 2: key-id must be"},
-        {"key id 0x1", "twoway-private-key 1\nkey-id 0x1\nkem x25519\nsuite sha256 aes128gcm\n" PK
-         SK,
+        {"key id 0x1",
+         "twoway-private-key 1\nkey-id 0x1\nkem x25519\nsuite sha256 aes128gcm\n" PK SK,
          TWOWAY_ERR_FORMAT, "line 2: key-id must be"},
         {"unknown KEM", "twoway-private-key 1\nkey-id 1\nkem rsa\nsuite sha256 aes128gcm\n" PK SK,
          TWOWAY_ERR_UNSUPPORTED, "line 3: unknown KEM 'rsa'"},
@@ -295,8 +295,7 @@ static void test_bad_files(void)
          HEAD "public-key 41e1f05a740102115220e9af918f738674aec95f54db6e04eb705aae8e798155\n" SK,
          TWOWAY_ERR_KEY, "public-key is not the public key of private-key"},
         {"a P-256 key of X25519 bytes",
-         "twoway-private-key 1\nkey-id 1\nkem p256\nsuite sha256 aes128gcm\n" PK
-         "private-key "
+         "twoway-private-key 1\nkey-id 1\nkem p256\nsuite sha256 aes128gcm\n" PK "private-key "
          "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\n",
          TWOWAY_ERR_KEY, "private-key is not a valid p256 private key"},
     };
@@ -579,9 +578,9 @@ static void test_opener_facts(void)
     CHECK(twoway_context_suite(twoway_sealer_context(s))->aead->id == CHACHA);
     uint8_t blob[TWOWAY_CONTEXT_BLOB_MAX];
     size_t blen = sizeof blob;
-    CHECK_EQ_INT(twoway_context_save(twoway_opener_context(o), rmedia, sizeof rmedia - 1, blob,
-                                     &blen),
-                 TWOWAY_OK);
+    CHECK_EQ_INT(
+        twoway_context_save(twoway_opener_context(o), rmedia, sizeof rmedia - 1, blob, &blen),
+        TWOWAY_OK);
     twoway_context *loaded = NULL;
     CHECK_EQ_INT(twoway_context_load(&loaded, blob, blen), TWOWAY_OK);
     const uint8_t *m = twoway_context_response_media_type(loaded, &mlen);

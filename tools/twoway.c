@@ -19,6 +19,7 @@
 
 #include "twoway_cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -126,8 +127,7 @@ static int add_alg(const command *cmd, twoway_hpke_alg kind, const char *arg, ui
     if (twoway_hpke_alg_from_name(kind, arg, &id) != TWOWAY_OK ||
         (kind == TWOWAY_HPKE_ALG_AEAD && id == TWOWAY_HPKE_AEAD_EXPORT_ONLY)) {
         static const char *const what[] = {"KEM", "KDF", "AEAD"};
-        return usage_error(cmd, "unknown %s '%s' (one of %s)", what[kind], arg,
-                           alg_choices(kind));
+        return usage_error(cmd, "unknown %s '%s' (one of %s)", what[kind], arg, alg_choices(kind));
     }
     for (size_t i = 0; i < *n; i++)
         if (list[i] == id)
@@ -147,14 +147,19 @@ static int add_file(const command *cmd, unsigned flag, const char *arg, const ch
     return 0;
 }
 
-static int parse_number(const command *cmd, const char *what, const char *arg, unsigned long max,
-                        unsigned long *v)
+/* A decimal number, or hexadecimal after 0x (never octal: "010" is ten, as
+ * in key files). Digits only: no sign, no blank. */
+static int parse_number(const command *cmd, const char *what, const char *arg, unsigned long min,
+                        unsigned long max, unsigned long *v)
 {
+    int hex = arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X');
+    const char *p = hex ? arg + 2 : arg;
     char *end;
+    int digit = hex ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p);
     errno = 0;
-    *v = strtoul(arg, &end, 0);
-    if (errno != 0 || *end != 0 || end == arg || *arg == '-' || *v > max)
-        return usage_error(cmd, "invalid %s '%s' (0 to %lu)", what, arg, max);
+    *v = digit ? strtoul(p, &end, hex ? 16 : 10) : 0;
+    if (!digit || errno != 0 || *end != 0 || *v < min || *v > max)
+        return usage_error(cmd, "invalid %s '%s' (%lu to %lu)", what, arg, min, max);
     return 0;
 }
 
@@ -163,8 +168,8 @@ static int parse_number(const command *cmd, const char *what, const char *arg, u
 static int check_std_streams(const command *cmd, const cli_args *a)
 {
     const char *in_user = NULL, *out_user = NULL;
-    int response = strcmp(cmd->name, "seal-response") == 0 ||
-                   strcmp(cmd->name, "open-response") == 0;
+    int response =
+        strcmp(cmd->name, "seal-response") == 0 || strcmp(cmd->name, "open-response") == 0;
     struct use {
         unsigned flag;
         const char *const *paths;
@@ -174,7 +179,7 @@ static int check_std_streams(const command *cmd, const cli_args *a)
     } uses[] = {
         {OPT_IN, &a->in, 1, 0, "the input (-i)"},
         {OPT_OUT, &a->out, 1, 1, "the output (-o)"},
-        {OPT_CONFIG, a->config, a->n_config, 0, "--config"},
+        {OPT_CONFIG, a->config, a->n_config, strcmp(cmd->name, "keygen") == 0, "--config"},
         {OPT_KEY, a->key, a->n_key, 0, "--key"},
         {OPT_STATE, a->state, a->n_state, !response, "--state"},
         {OPT_ENC, a->enc, a->n_enc, strcmp(cmd->name, "seal-request") == 0, "--enc"},
@@ -255,14 +260,11 @@ static int parse_args(const command *cmd, int argc, char **argv, cli_args *a)
         case OPT_KDF: rc = add_alg(cmd, TWOWAY_HPKE_ALG_KDF, optarg, a->kdf, &a->n_kdf); break;
         case OPT_AEAD: rc = add_alg(cmd, TWOWAY_HPKE_ALG_AEAD, optarg, a->aead, &a->n_aead); break;
         case OPT_KEY_ID:
-            rc = parse_number(cmd, "key id", optarg, 255, &v);
+            rc = parse_number(cmd, "key id", optarg, 0, 255, &v);
             a->key_id = (int)v;
             break;
         case OPT_MAX_CHUNK:
-            rc = parse_number(cmd, "chunk size", optarg, TWOWAY_MAX_CHUNK_LEN, &v);
-            if (rc == 0 && v == 0)
-                rc = usage_error(cmd, "invalid chunk size '%s' (1 to %u)", optarg,
-                                 TWOWAY_MAX_CHUNK_LEN);
+            rc = parse_number(cmd, "chunk size", optarg, 1, TWOWAY_MAX_CHUNK_LEN, &v);
             a->max_chunk = (size_t)v;
             break;
         default: break;
@@ -317,9 +319,9 @@ static int cmd_keygen(const cli_args *a)
     }
     for (size_t i = 0; i < (a->n_kdf ? a->n_kdf : 1); i++)
         for (size_t j = 0; j < (a->n_aead ? a->n_aead : 1); j++)
-            suites[n++] = (twoway_symmetric_suite){
-                a->n_kdf ? a->kdf[i] : TWOWAY_HPKE_KDF_HKDF_SHA256,
-                a->n_aead ? a->aead[j] : TWOWAY_HPKE_AEAD_AES_128_GCM};
+            suites[n++] =
+                (twoway_symmetric_suite){a->n_kdf ? a->kdf[i] : TWOWAY_HPKE_KDF_HKDF_SHA256,
+                                         a->n_aead ? a->aead[j] : TWOWAY_HPKE_AEAD_AES_128_GCM};
     const twoway_hpke_kem *kem =
         twoway_hpke_kem_by_id(a->n_kem ? a->kem : TWOWAY_HPKE_KEM_X25519_SHA256);
     int rc = twoway_hpke_key_generate(kem, &key);
@@ -349,7 +351,8 @@ static int cmd_keygen(const cli_args *a)
     }
     if (config_path != NULL && cli_refuse_terminal(config_path, "a key configuration"))
         goto done;
-    if (cli_write_file(a->out, 1, (const uint8_t *)text, text_len) == 0 &&
+    /* the key never replaces a file, even one made meanwhile */
+    if (cli_write_new_file(a->out, 1, (const uint8_t *)text, text_len) == 0 &&
         (config_path == NULL || cli_write_file(config_path, 0, list, list_len) == 0))
         status = 0;
 done:
@@ -416,6 +419,11 @@ static int cmd_show(const cli_args *a)
     if (cli_read_file(a->file, "file", 1u << 16, &file, &len) != 0)
         return CLI_EXIT_FAIL;
     int status = CLI_EXIT_FAIL;
+    if (len == 0) {
+        cli_error("%s is empty", name);
+        cli_free_secret(file, len);
+        return CLI_EXIT_FAIL;
+    }
     twoway_key_config *cfgs = calloc(256, sizeof *cfgs);
     if (cfgs == NULL) {
         cli_error("%s", strerror(ENOMEM));
@@ -447,8 +455,7 @@ static int cmd_show(const cli_args *a)
     }
     size_t used = 0;
     if (twoway_key_config_decode(&cfgs[0], file, len, &used) == TWOWAY_OK && used == len) {
-        printf("%s: one key configuration (RFC 9458 §3, without the list's length prefix)\n",
-               name);
+        printf("%s: one key configuration (RFC 9458 §3, without the list's length prefix)\n", name);
         show_config(&cfgs[0]);
         status = 0;
         goto done;
@@ -467,13 +474,13 @@ done:
     "  -i, --in FILE        read FILE instead of stdin ('-': stdin)\n"                             \
     "  -o, --out FILE       write FILE (complete, or not at all) instead of stdout\n"
 #define MEDIA_HELP(KIND, kind)                                                                     \
-    "  --media-type T       the " kind "'s media type (default '" TWOWAY_OHTTP_##KIND "',\n"       \
-    "                       chunked '" TWOWAY_OHTTP_CHUNKED_##KIND "')\n"
+    "  --media-type T       the " kind "'s media type (default '" TWOWAY_OHTTP_##KIND              \
+        "',\n"                                                                                     \
+        "                       chunked '" TWOWAY_OHTTP_CHUNKED_##KIND "')\n"
 #define RMEDIA_HELP                                                                                \
     "  --response-media-type T  the response's media type, kept in the state file\n"               \
     "                       (default: OHTTP's, chunked when the request is)\n"
-#define MAX_CHUNK_HELP(what)                                                                       \
-    "  --max-chunk N        " what " (1 to 16777216)\n"
+#define MAX_CHUNK_HELP(what) "  --max-chunk N        " what " (1 to 16777216)\n"
 
 static const command commands[] = {
     {"keygen", OPT_OUT | OPT_KEM | OPT_KDF | OPT_AEAD | OPT_KEY_ID | OPT_CONFIG, OPT_KDF | OPT_AEAD,
@@ -544,8 +551,8 @@ static const command commands[] = {
                                                        "and framing the request has\n" MEDIA_HELP(
                                                            REQUEST, "request") RMEDIA_HELP IO_HELP},
     {"seal-response",
-     OPT_IN | OPT_OUT | OPT_STATE | OPT_MEDIA | OPT_CHUNKED | OPT_NO_CHUNKED | OPT_MAX_CHUNK, 0,
-     0, cli_seal_response,
+     OPT_IN | OPT_OUT | OPT_STATE | OPT_MEDIA | OPT_CHUNKED | OPT_NO_CHUNKED | OPT_MAX_CHUNK, 0, 0,
+     cli_seal_response,
      "[--state STATEFILE] [--chunked|--no-chunked] [--max-chunk N] [--media-type T]\n"
      "       [-i IN] [-o OUT]",
      "Server: seals the response to the request open-request opened. The state file\n"
@@ -556,8 +563,8 @@ static const command commands[] = {
      "  --chunked, --no-chunked  this framing instead of the request's\n" MAX_CHUNK_HELP(
          "plaintext bytes per chunk (default 4096)") MEDIA_HELP(RESPONSE, "response") IO_HELP},
     {"open-response",
-     OPT_IN | OPT_OUT | OPT_STATE | OPT_MEDIA | OPT_CHUNKED | OPT_NO_CHUNKED | OPT_MAX_CHUNK, 0,
-     0, cli_open_response,
+     OPT_IN | OPT_OUT | OPT_STATE | OPT_MEDIA | OPT_CHUNKED | OPT_NO_CHUNKED | OPT_MAX_CHUNK, 0, 0,
+     cli_open_response,
      "[--state STATEFILE] [--chunked|--no-chunked] [--max-chunk N] [--media-type T]\n"
      "       [-i IN] [-o OUT]",
      "Client: opens the response to the request seal-request sealed. The state file\n"

@@ -28,8 +28,8 @@ typedef struct cli_args {
     size_t n_config, n_key, n_state, n_enc;
     uint16_t kem, kdf[CLI_MAX_ALGS], aead[CLI_MAX_ALGS];
     size_t n_kem, n_kdf, n_aead;
-    int key_id;     /* -1: not given */
-    int chunked;    /* -1: not given (the default or inferred), 0 --no-chunked, 1 --chunked */
+    int key_id;       /* -1: not given */
+    int chunked;      /* -1: not given (the default or inferred), 0 --no-chunked, 1 --chunked */
     size_t max_chunk; /* 0: not given */
     int verbose;
 } cli_args;
@@ -74,6 +74,11 @@ typedef struct cli_source {
     uint64_t count; /* bytes read */
     uint8_t *pre;   /* prefetched bytes */
     size_t pre_len, pre_off;
+    /* Called once when the source ends, before the end is reported: a
+     * non-zero result turns the end into a read error (refused set). */
+    int (*at_end)(void *arg);
+    void *at_end_arg;
+    int ended, refused;
 } cli_source;
 
 int cli_source_open(cli_source *s, const char *path); /* NULL or "-": stdin; reports errors */
@@ -96,14 +101,22 @@ typedef struct cli_sink {
     char *tmp;
     const char *name;
     uint64_t count; /* bytes written */
+    int direct;     /* path is not a regular file: written in place */
+    char *real;     /* path was a symbolic link: its target */
 } cli_sink;
 
+/* An existing path that is not a regular file (a FIFO, a device) is written
+ * directly, without a temporary file; a symbolic link's target is written
+ * (atomically, beside it). */
 int cli_sink_open(cli_sink *s, const char *path, int secret); /* NULL or "-": stdout */
 int cli_sink_write(cli_sink *s, const uint8_t *p, size_t n);
-int cli_sink_commit(cli_sink *s);
+/* no_replace: an existing path is kept (reported as an error). */
+int cli_sink_commit(cli_sink *s, int no_replace);
 void cli_sink_abort(cli_sink *s);
 /* The whole of data into path ("-": stdout), atomically. Returns 0 or -1. */
 int cli_write_file(const char *path, int secret, const uint8_t *data, size_t len);
+/* The same, never replacing an existing path. */
+int cli_write_new_file(const char *path, int secret, const uint8_t *data, size_t len);
 
 /* Installs the signal handlers that remove temporary files. */
 void cli_signals_init(void);
@@ -117,22 +130,45 @@ int cli_refuse_terminal(const char *path, const char *what);
 /*
  * What a request command leaves for the response command of its side:
  *
- *   "TWS1" || flags(1) || twoway_context_save blob      flags bit 0: chunked response
+ *   "TWS1" || flags(1) || twoway_context_save blob
+ *   flags: bit 0 the response is chunked; bit 1 the request is complete;
+ *          bit 2 the server's (open-request's) state
  *
- * A bare twoway_context_save blob ("TWC1...", a library user's) is read too:
- * its response is chunked when its media type is chunked OHTTP's.
+ * A request command writes its state before the first byte of the request
+ * leaves it (bit 1 clear, unless the request is already whole), and again
+ * with bit 1 once the whole request went through; a failure removes it. A
+ * response command that loaded a state without bit 1 confirms, at the end
+ * of its input and before the end of its message, that the same state now
+ * has it (cli_state_confirm). A bare twoway_context_save blob ("TWC1...", a
+ * library user's) is read too: complete, and chunked when its media type is
+ * chunked OHTTP's.
  */
 typedef struct cli_state {
     twoway_context *ctx;
-    int chunked;
+    int chunked, complete;
+    unsigned flags_role; /* the server bit its file must have */
+    const char *path;
+    size_t blob_len;
+    uint8_t blob[TWOWAY_CONTEXT_BLOB_MAX];
 } cli_state;
 
-/* Removes path (a stale state file) unless it is "-"; reports failures
- * other than a missing file. Returns 0 or -1. */
+/* Removes path (a stale state file) unless it is "-"; refuses (reported,
+ * -1) a file that is not a state file. Returns 0 or -1. */
 int cli_state_remove(const char *path);
-/* Saves ctx for media and the framing. Returns 0 or -1 (reported). */
-int cli_state_save(const char *path, const twoway_context *ctx, const char *media, int chunked);
-int cli_state_load(cli_state *st, const char *path);
+/* Saves ctx for media, the framing and whether the request is complete.
+ * Returns 0 or -1 (reported). */
+int cli_state_save(const char *path, const twoway_context *ctx, const char *media, int chunked,
+                   int complete, int server);
+/* server: the state must be open-request's (else seal-request's). */
+int cli_state_load(cli_state *st, const char *path, int server);
+/*
+ * At the end of a response command's input: 0 if the request of st is
+ * complete and still the one its state file names: the file holds the same
+ * state, marked complete; or (used_up: the file was removed when loaded,
+ * complete) no file is there. -1 otherwise (not reported): the request did
+ * not go through whole, or a newer request took the file.
+ */
+int cli_state_confirm(const cli_state *st, int used_up);
 void cli_state_free(cli_state *st);
 
 #endif /* TWOWAY_CLI_H */

@@ -3,7 +3,7 @@
  * The `twoway` command-line tool: messages, files read whole or written
  * atomically, message sources and sinks, and state files (twoway_cli.h).
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* renameat2 */
 
 #include "twoway_cli.h"
 
@@ -216,12 +216,20 @@ long cli_source_read(void *src, uint8_t *buf, size_t len)
         s->pre_off += n;
         return (long)n;
     }
-    long r = twoway_read_fd(&s->fd, buf, len);
+    long r = s->ended ? 0 : twoway_read_fd(&s->fd, buf, len);
     if (r < 0)
         s->err = errno;
     else
         s->count += (uint64_t)r;
-    return r;
+    if (r == 0 && !s->ended) {
+        s->ended = 1;
+        if (s->at_end != NULL && s->at_end(s->at_end_arg) != 0) {
+            s->refused = 1;
+            s->err = 0;
+            return -1;
+        }
+    }
+    return s->refused ? -1 : r;
 }
 
 int cli_sink_open(cli_sink *s, const char *path, int secret)
@@ -234,6 +242,23 @@ int cli_sink_open(cli_sink *s, const char *path, int secret)
         return 0;
     }
     s->path = s->name = path;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* a link: its target is what is written (atomically, beside it) */
+        s->real = realpath(path, NULL);
+        if (s->real != NULL)
+            path = s->path = s->real;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a FIFO, a device: written to, never replaced by a file */
+        s->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (s->fd < 0) {
+            cli_error("cannot open %s: %s", path, strerror(errno));
+            return -1;
+        }
+        s->direct = 1;
+        return 0;
+    }
     size_t n = strlen(path);
     s->tmp = malloc(n + sizeof ".XXXXXX");
     if (s->tmp == NULL) {
@@ -275,29 +300,60 @@ int cli_sink_write(cli_sink *s, const uint8_t *p, size_t n)
     return 0;
 }
 
-int cli_sink_commit(cli_sink *s)
+/* Puts tmp in place as path, never replacing it: link(), or on file
+ * systems without hard links renameat2(RENAME_NOREPLACE). */
+static int place_new(const char *tmp, const char *path)
+{
+    if (link(tmp, path) == 0) {
+        unlink(tmp);
+        return 0;
+    }
+    if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS && errno != EMLINK)
+        return -1;
+    return renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
+}
+
+int cli_sink_commit(cli_sink *s, int no_replace)
 {
     if (s->path == NULL)
         return 0;
+    if (s->direct) {
+        int rc = close(s->fd);
+        s->fd = -1;
+        if (rc != 0)
+            cli_error("writing %s: %s", s->path, strerror(errno));
+        return rc == 0 ? 0 : -1;
+    }
     int rc = fsync(s->fd);
     if (close(s->fd) != 0)
         rc = -1;
     s->fd = -1;
     if (rc == 0)
-        rc = rename(s->tmp, s->path);
+        rc = no_replace ? place_new(s->tmp, s->path) : rename(s->tmp, s->path);
     if (rc != 0) {
-        cli_error("writing %s: %s", s->path, strerror(errno));
+        if (no_replace && errno == EEXIST)
+            cli_error("%s exists: refusing to replace it", s->path);
+        else
+            cli_error("writing %s: %s", s->path, strerror(errno));
         cli_sink_abort(s);
         return -1;
     }
     temp_unregister(s->tmp);
     free(s->tmp);
     s->tmp = NULL;
+    free(s->real);
+    s->real = NULL;
     return 0;
 }
 
 void cli_sink_abort(cli_sink *s)
 {
+    if (s->direct && s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    free(s->real);
+    s->real = NULL;
     if (s->path == NULL || s->tmp == NULL)
         return;
     if (s->fd >= 0)
@@ -309,7 +365,7 @@ void cli_sink_abort(cli_sink *s)
     s->tmp = NULL;
 }
 
-int cli_write_file(const char *path, int secret, const uint8_t *data, size_t len)
+static int write_file(const char *path, int secret, const uint8_t *data, size_t len, int no_replace)
 {
     cli_sink s;
     if (cli_sink_open(&s, path, secret) != 0)
@@ -318,9 +374,18 @@ int cli_write_file(const char *path, int secret, const uint8_t *data, size_t len
         cli_sink_abort(&s);
         return -1;
     }
-    return cli_sink_commit(&s);
+    return cli_sink_commit(&s, no_replace);
 }
 
+int cli_write_file(const char *path, int secret, const uint8_t *data, size_t len)
+{
+    return write_file(path, secret, data, len, 0);
+}
+
+int cli_write_new_file(const char *path, int secret, const uint8_t *data, size_t len)
+{
+    return write_file(path, secret, data, len, 1);
+}
 
 int cli_refuse_terminal(const char *path, const char *what)
 {
@@ -334,22 +399,45 @@ int cli_refuse_terminal(const char *path, const char *what)
 /* ----------------------------------------------------------- state files */
 
 static const uint8_t state_magic[4] = {'T', 'W', 'S', '1'};
+static const uint8_t blob_magic[4] = {'T', 'W', 'C', '1'};
 #define STATE_CHUNKED 0x01u
+#define STATE_COMPLETE 0x02u
+#define STATE_SERVER 0x04u
+#define STATE_MAX (5 + TWOWAY_CONTEXT_BLOB_MAX)
 
 int cli_state_remove(const char *path)
 {
-    if (cli_is_std(path) || unlink(path) == 0 || errno == ENOENT)
+    uint8_t head[4];
+    if (cli_is_std(path))
+        return 0;
+    /* only a state file (or an empty file) is removed: --state naming a key
+     * file by mistake must not delete it */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    struct stat st;
+    ssize_t n = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, 4) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n != 0 &&
+        (n != 4 || (memcmp(head, state_magic, 4) != 0 && memcmp(head, blob_magic, 4) != 0))) {
+        cli_error("%s is not a state file: refusing to replace it (give another --state)", path);
+        return -1;
+    }
+    if (unlink(path) == 0 || errno == ENOENT)
         return 0;
     cli_error("cannot remove the old state file %s: %s", path, strerror(errno));
     return -1;
 }
 
-int cli_state_save(const char *path, const twoway_context *ctx, const char *media, int chunked)
+int cli_state_save(const char *path, const twoway_context *ctx, const char *media, int chunked,
+                   int complete, int server)
 {
-    uint8_t blob[5 + TWOWAY_CONTEXT_BLOB_MAX];
+    uint8_t blob[STATE_MAX];
     size_t len = sizeof blob - 5;
     memcpy(blob, state_magic, 4);
-    blob[4] = chunked ? STATE_CHUNKED : 0;
+    blob[4] = (uint8_t)((chunked ? STATE_CHUNKED : 0) | (complete ? STATE_COMPLETE : 0) |
+                        (server ? STATE_SERVER : 0));
     int rc = twoway_context_save(ctx, (const uint8_t *)media, strlen(media), blob + 5, &len);
     if (rc != TWOWAY_OK) {
         cli_error("saving the state to %s: %s", path, twoway_strerror(rc));
@@ -371,12 +459,38 @@ static int media_is_chunked(const uint8_t *media, size_t len)
     return 0;
 }
 
-int cli_state_load(cli_state *st, const char *path)
+/* The state file's bytes (*file, *len; the caller frees with
+ * cli_free_secret), quietly: 0, or -1 when it cannot be read. */
+static int read_state(const char *path, uint8_t **file, size_t *len, int quiet)
+{
+    if (!quiet)
+        return cli_read_file(path, "state file", STATE_MAX, file, len);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    uint8_t *buf = malloc(STATE_MAX + 1);
+    size_t n = 0;
+    long r = 1;
+    while (buf != NULL && n <= STATE_MAX &&
+           (r = twoway_read_fd(&fd, buf + n, STATE_MAX + 1 - n)) > 0)
+        n += (size_t)r;
+    close(fd);
+    if (buf == NULL || r < 0 || n > STATE_MAX) {
+        cli_free_secret(buf, n);
+        return -1;
+    }
+    *file = buf;
+    *len = n;
+    return 0;
+}
+
+int cli_state_load(cli_state *st, const char *path, int server)
 {
     uint8_t *file;
     size_t len;
     memset(st, 0, sizeof *st);
-    if (cli_read_file(path, "state file", 5 + TWOWAY_CONTEXT_BLOB_MAX, &file, &len) != 0)
+    st->path = path;
+    if (read_state(path, &file, &len, 0) != 0)
         return -1;
     const uint8_t *blob = file;
     size_t blob_len = len;
@@ -386,12 +500,29 @@ int cli_state_load(cli_state *st, const char *path)
         blob_len -= 5;
     }
     int rc = twoway_context_load(&st->ctx, blob, blob_len);
-    if (rc == TWOWAY_OK && wrapped && (file[4] & ~STATE_CHUNKED) != 0)
+    if (rc == TWOWAY_OK && wrapped &&
+        (file[4] & ~(STATE_CHUNKED | STATE_COMPLETE | STATE_SERVER)) != 0)
         rc = TWOWAY_ERR_FORMAT;
-    if (rc == TWOWAY_OK) {
+    if (rc == TWOWAY_OK && wrapped && !(file[4] & STATE_SERVER) != !server) {
+        cli_free_secret(file, len);
+        cli_state_free(st);
+        cli_error("%s is the %s's state (%s wrote it): %s needs the state of %s",
+                  cli_is_std(path) ? "stdin" : path, server ? "client" : "server",
+                  server ? "seal-request" : "open-request", cli_command,
+                  server ? "open-request" : "seal-request");
+        return -1;
+    }
+    if (rc == TWOWAY_OK && blob_len <= sizeof st->blob) {
         size_t mlen;
         const uint8_t *media = twoway_context_response_media_type(st->ctx, &mlen);
         st->chunked = wrapped ? (file[4] & STATE_CHUNKED) != 0 : media_is_chunked(media, mlen);
+        /* a library user's bare blob is taken as the whole request's */
+        st->complete = wrapped ? (file[4] & STATE_COMPLETE) != 0 : 1;
+        st->flags_role = server ? STATE_SERVER : 0;
+        memcpy(st->blob, blob, blob_len);
+        st->blob_len = blob_len;
+    } else if (rc == TWOWAY_OK) {
+        rc = TWOWAY_ERR_FORMAT;
     }
     cli_free_secret(file, len);
     if (rc != TWOWAY_OK) {
@@ -405,8 +536,33 @@ int cli_state_load(cli_state *st, const char *path)
     return 0;
 }
 
+int cli_state_confirm(const cli_state *st, int used_up)
+{
+    if (cli_is_std(st->path))
+        return st->complete ? 0 : -1;
+    uint8_t *file = NULL;
+    size_t len = 0;
+    int got = read_state(st->path, &file, &len, 1) == 0;
+    if (used_up && st->complete) {
+        /* removed when it was loaded: a state there now is a newer
+         * request's, which this response would not answer */
+        cli_free_secret(file, len);
+        return got || errno != ENOENT ? -1 : 0;
+    }
+    int ok;
+    if (got && len >= 4 && memcmp(file, blob_magic, 4) == 0) /* a bare blob: as loaded */
+        ok = len == st->blob_len && memcmp(file, st->blob, len) == 0;
+    else
+        ok = got && len >= 5 && memcmp(file, state_magic, 4) == 0 &&
+             (file[4] & STATE_COMPLETE) != 0 && (file[4] & STATE_SERVER) == st->flags_role &&
+             len - 5 == st->blob_len && memcmp(file + 5, st->blob, st->blob_len) == 0;
+    cli_free_secret(file, len);
+    return ok ? 0 : -1;
+}
+
 void cli_state_free(cli_state *st)
 {
     twoway_context_free(st->ctx);
     st->ctx = NULL;
+    cli_wipe(st->blob, sizeof st->blob);
 }

@@ -66,8 +66,8 @@ static void describe_header(char *out, size_t len, const twoway_header *h)
     snprintf(k, sizeof k, "kem 0x%04x", h->kem_id);
     snprintf(d, sizeof d, "kdf 0x%04x", h->kdf_id);
     snprintf(a, sizeof a, "aead 0x%04x", h->aead_id);
-    snprintf(out, len, "key id %u (%s, %s, %s)", (unsigned)h->key_id, kem ? kem : k,
-             kdf ? kdf : d, aead ? aead : a);
+    snprintf(out, len, "key id %u (%s, %s, %s)", (unsigned)h->key_id, kem ? kem : k, kdf ? kdf : d,
+             aead ? aead : a);
 }
 
 /* A note for errors after plaintext reached stdout. */
@@ -110,8 +110,8 @@ static void seal_error(int rc, const cli_source *src, const cli_sink *dst, const
 {
     char partial[160];
     partial_note(partial, sizeof partial, dst, 0);
-    if (rc == PUMP_WRITE_FAILED)
-        return;
+    if (rc == PUMP_WRITE_FAILED || (rc == TWOWAY_ERR_IO && src->refused))
+        return; /* reported */
     if (rc == TWOWAY_ERR_IO && src->err != 0)
         cli_error("reading %s: %s%s", src->name, strerror(src->err), partial);
     else if (rc == TWOWAY_ERR_TOO_BIG && !chunked)
@@ -135,7 +135,7 @@ static int seal_to(twoway_sealer *s, cli_source *src, const char *out, const cha
         cli_sink_abort(&dst);
         return CLI_EXIT_FAIL;
     }
-    return cli_sink_commit(&dst) == 0 ? 0 : CLI_EXIT_FAIL;
+    return cli_sink_commit(&dst, 0) == 0 ? 0 : CLI_EXIT_FAIL;
 }
 
 /* ------------------------------------------------------------- opening */
@@ -147,12 +147,18 @@ typedef struct slot {
 } slot;
 
 typedef struct opening {
-    slot s[2];    /* s[0]: the framing expected; s[1]: the other one (o may be NULL) */
-    int pick_any; /* either framing is accepted (else s[1] only diagnoses) */
-    int chosen;   /* -1 until one authenticates */
+    slot s[2];          /* s[0]: the framing expected; s[1]: the other one (o may be NULL) */
+    int pick_any;       /* either framing is accepted (else s[1] only diagnoses) */
+    char mismatch[200]; /* what to say when s[1]'s framing authenticates */
+    /* the message's first bytes and length, to judge a failure; its prefix
+     * length (0: a request's, read from its header) */
+    uint8_t head[TWOWAY_HEADER_LEN + TWOWAY_HPKE_MAX_ENC_LEN + TWOWAY_MAX_VARINT_LEN];
+    size_t head_len, prefix_len;
+    uint64_t total;
+    int chosen; /* -1 until one authenticates */
     /* once, when the message is first known authentic, before any of its
      * plaintext is written (request commands save their state here) */
-    int (*on_authentic)(void *arg, const slot *s);
+    int (*on_authentic)(void *arg, const slot *s, int complete);
     void *arg;
     uint8_t *buf;
     size_t cap;
@@ -209,7 +215,7 @@ static int feed(opening *op, cli_sink *dst, const uint8_t *in, size_t n, int fin
                 return OPEN_MISMATCH;
             }
             if (s->rc == TWOWAY_OK && op->on_authentic != NULL &&
-                op->on_authentic(op->arg, s) != 0) {
+                op->on_authentic(op->arg, s, final) != 0) {
                 cli_wipe(op->buf, w);
                 return OPEN_CALLBACK;
             }
@@ -247,6 +253,11 @@ static int open_stream(opening *op, cli_source *src, cli_sink *dst)
             rc = TWOWAY_ERR_IO;
             break;
         }
+        size_t keep =
+            sizeof op->head - op->head_len < (size_t)r ? sizeof op->head - op->head_len : (size_t)r;
+        memcpy(op->head + op->head_len, in, keep);
+        op->head_len += keep;
+        op->total += (uint64_t)r;
         rc = feed(op, dst, in, (size_t)r, r == 0);
         if (rc != TWOWAY_OK || r == 0 || !alive(op))
             break;
@@ -268,6 +279,32 @@ static void opening_free(opening *op)
     }
 }
 
+/* Whether the message read as chunked has a first chunk as long as its
+ * length says (a real chunked message, with chunks over the limit), rather
+ * than bytes of another kind of message read as a length. */
+static int first_chunk_fits(const opening *op)
+{
+    size_t at = op->prefix_len;
+    if (at == 0) { /* a request: hdr || enc */
+        const twoway_hpke_kem *kem =
+            op->head_len >= TWOWAY_HEADER_LEN
+                ? twoway_hpke_kem_by_id((uint16_t)(op->head[1] << 8 | op->head[2]))
+                : NULL;
+        if (kem == NULL)
+            return 0;
+        at = TWOWAY_HEADER_LEN + kem->enc_len;
+    }
+    if (at >= op->head_len)
+        return 0;
+    size_t n = (size_t)1 << (op->head[at] >> 6);
+    if (op->head_len - at < n)
+        return 0;
+    uint64_t v = op->head[at] & 0x3f;
+    for (size_t i = 1; i < n; i++)
+        v = v << 8 | op->head[at + i];
+    return v > 0 && v <= op->total - at - n;
+}
+
 /* What to say about a failed opening. noun: "request" or "response";
  * state: the state file of a response. */
 static void open_error(const opening *op, int rc, const cli_source *src, const cli_sink *dst,
@@ -275,28 +312,29 @@ static void open_error(const opening *op, int rc, const cli_source *src, const c
 {
     char partial[160], what[96] = "";
     partial_note(partial, sizeof partial, dst, 1);
-    if (rc == OPEN_WRITE_FAILED || rc == OPEN_CALLBACK)
-        return;
+    if (rc == OPEN_WRITE_FAILED || rc == OPEN_CALLBACK || (rc == TWOWAY_ERR_IO && src->refused))
+        return; /* reported */
     if (rc == TWOWAY_ERR_IO) {
         cli_error("reading %s: %s%s", src->name, strerror(src->err), partial);
         return;
     }
     if (rc == OPEN_MISMATCH) {
-        int actual = op->s[1].chunked;
-        cli_error("the %s is %s, but %s was given: %s", noun, framing(actual),
-                  actual ? "--no-chunked" : "--chunked",
-                  actual ? "give --chunked (or neither option)"
-                         : "give --no-chunked (or neither option)");
+        cli_error("the %s is %s; %s", noun, framing(op->s[1].chunked), op->mismatch);
+        return;
+    }
+    if (src->count == 0) {
+        cli_error("the %s is empty: nothing came from %s", noun, src->name);
         return;
     }
     /* the failure to report: the chosen framing's, else the expected one's */
     const slot *s = &op->s[op->chosen >= 0 ? op->chosen : 0];
     rc = s->rc;
     /* Nothing authenticated either way, and read as chunked the first chunk
-     * was over the limit: both readings are possible, say both. */
-    const slot *other = op->chosen < 0 && op->s[1].o != NULL ? &op->s[1] : NULL;
+     * was over the limit while the message is long enough to hold it: both
+     * readings are possible, say both. */
+    const slot *other = op->chosen < 0 && op->pick_any && op->s[1].o != NULL ? &op->s[1] : NULL;
     if (other != NULL && other->chunked && other->rc == TWOWAY_ERR_TOO_BIG &&
-        rc != TWOWAY_ERR_HEADER && rc != TWOWAY_ERR_KEY_MISMATCH) {
+        rc != TWOWAY_ERR_HEADER && rc != TWOWAY_ERR_KEY_MISMATCH && first_chunk_fits(op)) {
         cli_error("the %s does not open: read as chunked, its first chunk is larger than "
                   "--max-chunk allows (%zu bytes of plaintext by default): if it is chunked, give "
                   "a larger --max-chunk; if not, %s%s",
@@ -341,7 +379,13 @@ static void open_error(const opening *op, int rc, const cli_source *src, const c
                       noun, TWOWAY_DEFAULT_MAX_MESSAGE_LEN >> 20, partial);
         break;
     case TWOWAY_ERR_TRUNCATED:
-        cli_error("the %s is incomplete: it ended before its end%s", noun, partial);
+        if (authentic == 0 && strcmp(noun, "response") == 0)
+            cli_error("the response is cut short, or it does not belong to the request in %s "
+                      "(another suite: its parts have other lengths)%s",
+                      hint, partial);
+        else
+            cli_error("the %s is cut short: it ended before its %s%s", noun,
+                      s->chunked ? "final chunk" : "tag", partial);
         break;
     case TWOWAY_ERR_FORMAT:
         cli_error("the %s is malformed: a chunk too short to hold its tag%s", noun, partial);
@@ -378,7 +422,7 @@ static int open_to(opening *op, cli_source *src, const char *out, const char *no
         cli_sink_abort(&dst);
         return CLI_EXIT_FAIL;
     }
-    return cli_sink_commit(&dst) == 0 ? 0 : CLI_EXIT_FAIL;
+    return cli_sink_commit(&dst, 0) == 0 ? 0 : CLI_EXIT_FAIL;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -391,8 +435,7 @@ static int read_configs(const char *path, uint8_t **buf, size_t *len)
 
 /* Picks the configuration and suite of path per --key-id, --kdf, --aead. */
 static int pick(const cli_args *a, const char *path, const uint8_t *list, size_t len,
-                uint16_t kdf_id, uint16_t aead_id, twoway_key_config *cfg,
-                twoway_hpke_suite *suite)
+                uint16_t kdf_id, uint16_t aead_id, twoway_key_config *cfg, twoway_hpke_suite *suite)
 {
     int rc = twoway_key_configs_select(cfg, suite, list, len, a->key_id, kdf_id, aead_id);
     if (rc == TWOWAY_OK)
@@ -440,6 +483,7 @@ int cli_seal_request(const cli_args *a)
     uint8_t *list = NULL;
     size_t list_len = 0;
     char *states[CLI_MAX_FILES] = {0}, *encs[CLI_MAX_FILES] = {0};
+    twoway_context *ctxs[CLI_MAX_FILES] = {0}; /* one-to-many: each receiver's */
     cli_source src;
     int saved = 0;
 
@@ -520,23 +564,32 @@ int cli_seal_request(const cli_args *a)
             twoway_context_free(ctx);
             goto close;
         }
-        /* the state goes first: a response command downstream may need it as
-         * soon as the request's first byte is out */
-        rc = cli_state_save(states[i], n == 1 ? twoway_sealer_context(sealer) : ctx, rmedia,
-                            response_chunked(rmedia, chunked));
-        twoway_context_free(ctx);
+        /* the state goes first (marked incomplete): a response command
+         * downstream may need it as soon as the request's first byte is out.
+         * On standard output it goes once, at the end. */
+        ctxs[i] = ctx;
+        rc = cli_is_std(states[i])
+                 ? 0
+                 : cli_state_save(states[i], n == 1 ? twoway_sealer_context(sealer) : ctx, rmedia,
+                                  response_chunked(rmedia, chunked), 0, 0);
         if (rc != 0)
             goto close;
         saved = (int)i + 1;
         if (a->verbose)
-            fprintf(stderr, "twoway: seal-request: %s request to %s key id %u (%s, %s, %s)%s%s%s%s\n",
+            fprintf(stderr,
+                    "twoway: seal-request: %s request to %s key id %u (%s, %s, %s)%s%s%s%s\n",
                     framing(chunked), a->config[i], (unsigned)cfg.key_id,
                     twoway_hpke_alg_name(TWOWAY_HPKE_ALG_KEM, s.kem->id),
                     twoway_hpke_alg_name(TWOWAY_HPKE_ALG_KDF, s.kdf->id),
-                    twoway_hpke_alg_name(TWOWAY_HPKE_ALG_AEAD, s.aead->id), "; state ",
-                    states[i], n > 1 ? "; encapsulated key " : "", n > 1 ? encs[i] : "");
+                    twoway_hpke_alg_name(TWOWAY_HPKE_ALG_AEAD, s.aead->id), "; state ", states[i],
+                    n > 1 ? "; encapsulated key " : "", n > 1 ? encs[i] : "");
     }
     status = seal_to(sealer, &src, a->out, "request", chunked);
+    /* the whole request went out: its state says so */
+    for (size_t i = 0; i < n && status == 0; i++)
+        if (cli_state_save(states[i], n == 1 ? twoway_sealer_context(sealer) : ctxs[i], rmedia,
+                           response_chunked(rmedia, chunked), 1, 0) != 0)
+            status = CLI_EXIT_FAIL;
 close:
     cli_source_close(&src);
 done:
@@ -549,6 +602,7 @@ done:
     for (size_t i = 0; i < n; i++) {
         free(states[i]);
         free(encs[i]);
+        twoway_context_free(ctxs[i]);
     }
     twoway_sealer_free(sealer);
     twoway_hpke_key_free(pub);
@@ -559,27 +613,35 @@ done:
 typedef struct request_side {
     const cli_args *a;
     const char *state;
-    int saved;
+    int saved, complete;
 } request_side;
 
-/* open-request: the request authenticated; its state, before its plaintext. */
-static int save_server_state(void *arg, const slot *s)
+static const char *server_rmedia(const request_side *r, int chunked)
+{
+    return r->a->response_media ? r->a->response_media : default_media(1, chunked);
+}
+
+/* open-request: the request authenticated (complete: all of it); its state,
+ * before its plaintext. */
+static int save_server_state(void *arg, const slot *s, int complete)
 {
     request_side *r = arg;
-    const char *rmedia =
-        r->a->response_media ? r->a->response_media : default_media(1, s->chunked);
+    const char *rmedia = server_rmedia(r, s->chunked);
     if (r->a->verbose) {
         twoway_header h;
         char what[96] = "";
         if (twoway_opener_header(s->o, &h) == TWOWAY_OK)
             describe_header(what, sizeof what, &h);
-        fprintf(stderr, "twoway: open-request: a %s request to %s; state %s\n",
-                framing(s->chunked), what, r->state);
+        fprintf(stderr, "twoway: open-request: %s request to %s; state %s\n",
+                s->chunked ? "a chunked" : "an unchunked", what, r->state);
     }
+    if (cli_is_std(r->state))
+        return 0; /* written once, at the end */
     if (cli_state_save(r->state, twoway_opener_context(s->o), rmedia,
-                       response_chunked(rmedia, s->chunked)) != 0)
+                       response_chunked(rmedia, s->chunked), complete, 1) != 0)
         return -1;
     r->saved = 1;
+    r->complete = complete;
     return 0;
 }
 
@@ -598,8 +660,14 @@ static int load_keys(const cli_args *a, twoway_keyring **ring, twoway_hpke_key *
         size_t len;
         if (cli_read_file(a->key[i], "key file", TWOWAY_KEY_FILE_MAX_LEN, &text, &len) != 0)
             return -1;
+        int state = len >= 4 && (memcmp(text, "TWS1", 4) == 0 || memcmp(text, "TWC1", 4) == 0);
         rc = twoway_key_file_decode(&cfgs[i], &keys[i], (const char *)text, len);
         cli_free_secret(text, len);
+        if (rc != TWOWAY_OK && state) {
+            cli_error("%s is a state file, not a private key file (--key wants what keygen wrote)",
+                      a->key[i]);
+            return -1;
+        }
         if (rc != TWOWAY_OK) {
             const char *d = twoway_error_detail();
             int config = len >= 3 && rc == TWOWAY_ERR_FORMAT && strstr(d, "binary") != NULL;
@@ -648,7 +716,7 @@ int cli_open_request(const cli_args *a)
     uint8_t *ek = NULL;
     size_t ek_len = 0;
     opening op;
-    request_side side = {a, a->n_state ? a->state[0] : "twoway-server.state", 0};
+    request_side side = {a, a->n_state ? a->state[0] : "twoway-server.state", 0, 0};
     char hint[512];
     cli_source src;
     memset(&op, 0, sizeof op);
@@ -657,41 +725,72 @@ int cli_open_request(const cli_args *a)
         return CLI_EXIT_FAIL;
     if (load_keys(a, &ring, keys, cfgs) != 0)
         goto done;
-    if (a->n_enc > 0 &&
-        cli_read_file(a->enc[0], "encapsulated key", 4096, &ek, &ek_len) != 0)
+    if (a->n_enc > 0 && cli_read_file(a->enc[0], "encapsulated key", 4096, &ek, &ek_len) != 0)
         goto done;
     /* s[0]: the framing asked for (unchunked, OHTTP's plain form, when none
-     * was); s[1]: the other one, accepted too unless one was asked for */
-    op.pick_any = a->chunked < 0;
+     * was); s[1]: the other one. Either is accepted only under OHTTP's media
+     * types, where each framing has a label of its own: under one label for
+     * both, the first chunk of a chunked request would open as a whole
+     * unchunked one (a truncation). Otherwise s[1] only diagnoses. */
+    op.pick_any = a->chunked < 0 && a->media == NULL;
+    int made[2];
     for (int i = 0; i < 2; i++) {
         int chunked = i == 0 ? a->chunked == 1 : a->chunked != 1;
         const char *media = a->media ? a->media : default_media(0, chunked);
         twoway_options opt = msg_opts(chunked, a->max_chunk);
-        int rc = ek != NULL ? twoway_multi_request_opener_new(&op.s[i].o, ring,
-                                                              (const uint8_t *)media,
-                                                              strlen(media), ek, ek_len, &opt)
-                            : twoway_request_opener_new(&op.s[i].o, ring, (const uint8_t *)media,
-                                                        strlen(media), &opt);
+        int rc = ek != NULL
+                     ? twoway_multi_request_opener_new(&op.s[i].o, ring, (const uint8_t *)media,
+                                                       strlen(media), ek, ek_len, &opt)
+                     : twoway_request_opener_new(&op.s[i].o, ring, (const uint8_t *)media,
+                                                 strlen(media), &opt);
         op.s[i].chunked = chunked;
-        if (rc != TWOWAY_OK && i == 0) {
-            twoway_header h;
-            char what[96] = "";
-            if (ek != NULL && twoway_header_parse(&h, ek, ek_len) == TWOWAY_OK)
-                describe_header(what, sizeof what, &h);
-            keys_hint(hint, sizeof hint, cfgs, a->n_key);
-            if (rc == TWOWAY_ERR_KEY_MISMATCH)
-                cli_error("no key given opens this request: its encapsulated key %s is for %s%s",
-                          a->enc[0], what, hint);
-            else if (rc == TWOWAY_ERR_AUTH)
-                cli_error("the encapsulated key %s does not authenticate: it is for another key "
-                          "with %s, or altered",
-                          a->enc[0], what);
-            else
-                cli_error("opening the request: %s", twoway_strerror(rc));
-            goto done;
-        }
+        made[i] = rc;
         if (rc != TWOWAY_OK)
-            op.s[i].o = NULL; /* that framing cannot carry this media type */
+            op.s[i].o = NULL;
+    }
+    if (made[0] != TWOWAY_OK && made[1] == TWOWAY_OK && op.pick_any) {
+        /* a one-to-many key sealed under the other framing's label */
+        op.s[0] = op.s[1];
+        op.s[1].o = NULL;
+    } else if (made[0] != TWOWAY_OK && made[1] == TWOWAY_OK) {
+        cli_error("the request is %s (%s): give %s", framing(op.s[1].chunked),
+                  ek != NULL ? "its encapsulated key says so" : "its media type says so",
+                  op.s[1].chunked ? "--chunked" : "--no-chunked");
+        goto done;
+    } else if (made[0] != TWOWAY_OK) {
+        int rc = made[0];
+        twoway_header h;
+        char what[96] = "";
+        if (ek != NULL && twoway_header_parse(&h, ek, ek_len) == TWOWAY_OK)
+            describe_header(what, sizeof what, &h);
+        keys_hint(hint, sizeof hint, cfgs, a->n_key);
+        if (rc == TWOWAY_ERR_KEY_MISMATCH)
+            cli_error("no key given opens this request: its encapsulated key %s is for %s%s",
+                      a->enc[0], what, hint);
+        else if (rc == TWOWAY_ERR_AUTH)
+            cli_error("the encapsulated key %s does not authenticate: it is for another key "
+                      "with %s, or altered",
+                      a->enc[0], what);
+        else if (rc == TWOWAY_ERR_ARG)
+            cli_error("the media type '%s' is %s OHTTP's: give %s", a->media,
+                      framing(op.s[1].chunked), op.s[1].chunked ? "--chunked" : "--no-chunked");
+        else
+            cli_error("opening the request: %s", twoway_strerror(rc));
+        goto done;
+    }
+    if (a->chunked >= 0)
+        snprintf(op.mismatch, sizeof op.mismatch, "%s was given: give %s, or neither option",
+                 a->chunked ? "--chunked" : "--no-chunked",
+                 a->chunked ? "--no-chunked" : "--chunked");
+    else
+        snprintf(op.mismatch, sizeof op.mismatch,
+                 "under one --media-type for both framings, only the one given is accepted "
+                 "(unchunked by default): give %s",
+                 op.s[1].chunked ? "--chunked" : "--no-chunked");
+    if (ek != NULL && ek_len >= TWOWAY_HEADER_LEN) {
+        /* a one-to-many body begins with its nonce */
+        const twoway_hpke_aead *aead = twoway_hpke_aead_by_id((uint16_t)(ek[5] << 8 | ek[6]));
+        op.prefix_len = aead != NULL ? aead->nonce_len : 0;
     }
     op.on_authentic = save_server_state;
     op.arg = &side;
@@ -700,6 +799,14 @@ int cli_open_request(const cli_args *a)
         goto done;
     status = open_to(&op, &src, a->out, "request", hint);
     cli_source_close(&src);
+    if (status == 0 && !side.complete) {
+        /* the whole request authenticated: its state says so now */
+        const slot *s = &op.s[op.chosen];
+        const char *rmedia = server_rmedia(&side, s->chunked);
+        if (cli_state_save(side.state, twoway_opener_context(s->o), rmedia,
+                           response_chunked(rmedia, s->chunked), 1, 1) != 0)
+            status = CLI_EXIT_FAIL;
+    }
 done:
     if (status != 0 && side.saved)
         cli_state_remove(side.state);
@@ -713,24 +820,55 @@ done:
 
 /* ----------------------------------------------------------- responses */
 
-/* The state of a response command, read once its input begins. */
-static int response_state(const cli_args *a, cli_source *src, cli_state *st)
+/* What a response command keeps of its state. */
+typedef struct response_side {
+    cli_state st;
+    const char *path;
+    int server; /* seal-response: the state is used up */
+} response_side;
+
+/* The end of a response command's input: its request must be complete
+ * (already when the state was loaded, or by now); checked before the end
+ * of the response is sealed or accepted. */
+static int confirm_request(void *arg)
 {
-    const char *path = a->n_state ? a->state[0] : NULL;
-    if (path == NULL)
-        path = strcmp(cli_command, "seal-response") == 0 ? "twoway-server.state"
-                                                         : "twoway-client.state";
+    response_side *r = arg;
+    if (cli_state_confirm(&r->st, r->server) != 0) {
+        cli_error("the request of %s was not %s whole, or is no longer the last one: %s "
+                  "failed, has not finished, or another request wrote %s meanwhile; %s",
+                  cli_is_std(r->path) ? "stdin" : r->path, r->server ? "read" : "sent",
+                  r->server ? "open-request" : "seal-request",
+                  cli_is_std(r->path) ? "its state" : r->path,
+                  r->server ? "no whole response is sealed" : "the response is not accepted");
+        return -1;
+    }
+    if (r->server && !r->st.complete)
+        cli_state_remove(r->path); /* open-request wrote it again, complete */
+    return 0;
+}
+
+/* The state of a response command, read once its input begins. */
+static int response_state(const cli_args *a, cli_source *src, response_side *r)
+{
+    r->server = strcmp(cli_command, "seal-response") == 0;
+    r->path = a->n_state ? a->state[0] : r->server ? "twoway-server.state" : "twoway-client.state";
     /* In a pipeline the request command upstream writes the state before
      * its first byte reaches us: wait for our input before reading it. */
-    if (cli_source_prefetch(src) != 0 || cli_state_load(st, path) != 0)
+    if (cli_source_prefetch(src) != 0 || cli_state_load(&r->st, r->path, r->server) != 0)
         return -1;
+    /* a server's state serves one response: it is removed now, so that no
+     * later response can be sealed with it */
+    if (r->server && cli_state_remove(r->path) != 0)
+        return -1;
+    src->at_end = confirm_request;
+    src->at_end_arg = r;
     size_t len;
-    const uint8_t *m = twoway_context_response_media_type(st->ctx, &len);
+    const uint8_t *m = twoway_context_response_media_type(r->st.ctx, &len);
     if (a->media != NULL) {
         if (strlen(a->media) != len || memcmp(a->media, m, len) != 0) {
             cli_error("%s was saved for the response media type '%.*s', not '%s' (give the "
                       "same --response-media-type to the request commands)",
-                      path, (int)len, (const char *)m, a->media);
+                      r->path, (int)len, (const char *)m, a->media);
             return -1;
         }
     }
@@ -740,18 +878,19 @@ static int response_state(const cli_args *a, cli_source *src, cli_state *st)
 int cli_seal_response(const cli_args *a)
 {
     cli_source src;
-    cli_state st = {0};
+    response_side r;
     twoway_sealer *sealer = NULL;
     int status = CLI_EXIT_FAIL;
+    memset(&r, 0, sizeof r);
     if (cli_refuse_terminal(a->out, "a sealed response") || cli_source_open(&src, a->in) != 0)
         return CLI_EXIT_FAIL;
-    if (response_state(a, &src, &st) != 0)
+    if (response_state(a, &src, &r) != 0)
         goto done;
-    int chunked = a->chunked >= 0 ? a->chunked : st.chunked;
+    int chunked = a->chunked >= 0 ? a->chunked : r.st.chunked;
     size_t mlen;
-    const uint8_t *m = twoway_context_response_media_type(st.ctx, &mlen);
+    const uint8_t *m = twoway_context_response_media_type(r.st.ctx, &mlen);
     twoway_options opt = msg_opts(chunked, a->max_chunk);
-    int rc = twoway_response_sealer_new(&sealer, st.ctx, m, mlen, &opt);
+    int rc = twoway_response_sealer_new(&sealer, r.st.ctx, m, mlen, &opt);
     if (rc == TWOWAY_ERR_ARG)
         cli_error("the response media type '%.*s' is %s OHTTP's: drop %s", (int)mlen,
                   (const char *)m, framing(!chunked), chunked ? "--chunked" : "--no-chunked");
@@ -761,7 +900,7 @@ int cli_seal_response(const cli_args *a)
         status = seal_to(sealer, &src, a->out, "response", chunked);
 done:
     twoway_sealer_free(sealer);
-    cli_state_free(&st);
+    cli_state_free(&r.st);
     cli_source_close(&src);
     return status;
 }
@@ -769,23 +908,25 @@ done:
 int cli_open_response(const cli_args *a)
 {
     cli_source src;
-    cli_state st = {0};
+    response_side r;
     opening op;
     int status = CLI_EXIT_FAIL;
-    const char *path = a->n_state ? a->state[0] : "twoway-client.state";
     memset(&op, 0, sizeof op);
+    memset(&r, 0, sizeof r);
     if (cli_source_open(&src, a->in) != 0)
         return CLI_EXIT_FAIL;
-    if (response_state(a, &src, &st) != 0)
+    if (response_state(a, &src, &r) != 0)
         goto done;
     size_t mlen;
-    const uint8_t *m = twoway_context_response_media_type(st.ctx, &mlen);
-    int expected = a->chunked >= 0 ? a->chunked : st.chunked;
-    op.pick_any = a->chunked < 0;
+    const uint8_t *m = twoway_context_response_media_type(r.st.ctx, &mlen);
+    int expected = a->chunked >= 0 ? a->chunked : r.st.chunked;
+    /* The framing is the state's (or the options'): the other one only
+     * diagnoses, since a custom response media type labels both. */
+    op.pick_any = 0;
     for (int i = 0; i < 2; i++) {
         int chunked = i == 0 ? expected : !expected;
         twoway_options opt = msg_opts(chunked, a->max_chunk);
-        int rc = twoway_response_opener_new(&op.s[i].o, st.ctx, m, mlen, &opt);
+        int rc = twoway_response_opener_new(&op.s[i].o, r.st.ctx, m, mlen, &opt);
         op.s[i].chunked = chunked;
         if (rc == TWOWAY_ERR_ARG && i == 0) {
             cli_error("the response media type '%.*s' is %s OHTTP's: drop %s", (int)mlen,
@@ -798,10 +939,19 @@ int cli_open_response(const cli_args *a)
         if (rc != TWOWAY_OK)
             op.s[i].o = NULL; /* the media type fixes the framing (OHTTP) */
     }
-    status = open_to(&op, &src, a->out, "response", cli_is_std(path) ? "stdin" : path);
+    if (a->chunked >= 0)
+        snprintf(op.mismatch, sizeof op.mismatch, "%s was given: give %s, or neither option",
+                 a->chunked ? "--chunked" : "--no-chunked",
+                 a->chunked ? "--no-chunked" : "--chunked");
+    else
+        snprintf(op.mismatch, sizeof op.mismatch,
+                 "%s says it would be %s (the sender chose otherwise): give %s",
+                 cli_is_std(r.path) ? "the state" : r.path, framing(expected),
+                 expected ? "--no-chunked" : "--chunked");
+    status = open_to(&op, &src, a->out, "response", cli_is_std(r.path) ? "stdin" : r.path);
 done:
     opening_free(&op);
-    cli_state_free(&st);
+    cli_state_free(&r.st);
     cli_source_close(&src);
     return status;
 }

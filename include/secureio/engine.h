@@ -6,7 +6,7 @@
  * touches sockets, threads or clocks: the caller hands in what it received
  * and the current time, and takes out packets to send, messages and events,
  * and the time of the next deadline. The protocol: secureio(3), and
- * PROTOCOL.md in the package's documentation folder (share/doc/secureio).
+ * PROTOCOL.md in the package's documentation folder (share/doc/secureio/docs).
  *
  *   datagram transports (UDP): one packet per datagram; packets may be lost,
  *     reordered, duplicated or corrupted;
@@ -98,7 +98,13 @@ typedef struct secureio_event {
 
 /* Random bytes: returns 0, or non-zero on failure. */
 typedef int (*secureio_rng_fn)(void *ctx, uint8_t *out, size_t len);
-/* A message: data is valid only during the call. */
+/*
+ * A message: data is valid only during the call. Callbacks run inside the
+ * engine's calls, on the calling thread; inside one, the application may
+ * call secureio_engine_send, _max_message, _close, _state, _stats and
+ * _peer_key on the same engine, and none of the others (recv, poll, tick,
+ * start, rekey, free).
+ */
 typedef void (*secureio_message_fn)(void *user, uint32_t channel, const uint8_t *data, size_t len);
 typedef void (*secureio_event_fn)(void *user, const secureio_event *ev);
 

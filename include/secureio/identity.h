@@ -8,7 +8,7 @@
  * are read and written. A peer is authorized by a pinned public key or by a
  * key list (an authorized_keys-style file). What is accepted, refused and
  * written: secureio_identity_load(3), and IDENTITY.md in the package's
- * documentation folder (share/doc/secureio). The file functions say which
+ * documentation folder (share/doc/secureio/docs). The file functions say which
  * file failed and why in secureio_error_detail().
  *
  * Threads: an identity is immutable once made and may be used by several

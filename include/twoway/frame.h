@@ -8,7 +8,7 @@
  * them for OHTTP; on a bare stream, frame them:
  *
  *   message = *segment last-segment
- *   segment = u32be(len) || len bytes                 (high bit clear)
+ *   segment = u32be(len) || len bytes                 (high bit clear, len > 0)
  *   last    = u32be(0x80000000 | len) || len bytes    (len may be 0)
  *
  * An unchunked message is one last segment. A chunked message streamed as
@@ -55,7 +55,8 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_deframer_new(twoway_deframer **out,
  * a span of in, no copy). *end is 1 when this call reached the end of a
  * message: the bytes after *consumed belong to the next one. Call again
  * with the rest until all of in is consumed. TWOWAY_ERR_TOO_BIG when a
- * message exceeds the limit; errors are final.
+ * message exceeds the limit, TWOWAY_ERR_FORMAT for an empty segment that is
+ * not the last; errors are final.
  */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_deframer_push(twoway_deframer *d, const uint8_t *in,
                                                       size_t in_len, size_t *consumed,
@@ -66,7 +67,7 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_deframer_push(twoway_deframer *d, const 
  * Pull: starts the next message from read(src): 1 when one begins (then
  * read its bytes with twoway_deframer_read until it returns 0), 0 when the
  * stream ended cleanly between messages, or TWOWAY_ERR_TRUNCATED,
- * TWOWAY_ERR_IO, TWOWAY_ERR_TOO_BIG, TWOWAY_ERR_STATE (the previous message
+ * TWOWAY_ERR_IO, TWOWAY_ERR_TOO_BIG, TWOWAY_ERR_FORMAT, TWOWAY_ERR_STATE (the previous message
  * was not read to its end). It reads only what belongs to the framing and
  * the message: never into the next one.
  */

@@ -52,22 +52,20 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_file_encode(const twoway_key_config 
  * TWOWAY_ERR_KEY for a private key that is not valid or a public key that
  * is not its own; twoway_error_detail() names the line.
  */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_file_decode(twoway_key_config *cfg,
-                                                        twoway_hpke_key **key, const char *text,
-                                                        size_t len);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_key_file_decode(twoway_key_config *cfg, twoway_hpke_key **key, const char *text, size_t len);
 
 /* Writes the key file to path (mode 0600 whatever the umask) through a
  * temporary file renamed into place: never a half-written file. An
  * existing file is replaced. TWOWAY_ERR_IO (errno set) on a file error. */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_file_save(const char *path,
-                                                      const twoway_key_config *cfg,
-                                                      const twoway_hpke_key *key);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_key_file_save(const char *path, const twoway_key_config *cfg, const twoway_hpke_key *key);
 
 /* Reads and parses path (at most TWOWAY_KEY_FILE_MAX_LEN bytes, else
  * TWOWAY_ERR_TOO_BIG; TWOWAY_ERR_IO with errno when it cannot be read),
  * then as twoway_key_file_decode(). */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_file_load(twoway_key_config *cfg,
-                                                      twoway_hpke_key **key, const char *path);
+TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_file_load(twoway_key_config *cfg, twoway_hpke_key **key,
+                                                      const char *path);
 
 /*
  * Loads a key file into ring: one entry per pair of the file, all or none
@@ -78,8 +76,8 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_file_load(twoway_key_config *cfg,
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_keyring_load_key_file(twoway_keyring *ring,
                                                               const char *path);
 /* The same from key file text in memory (a key from a secret store). */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_keyring_add_key_file(twoway_keyring *ring,
-                                                             const char *text, size_t len);
+TWOWAY_API TWOWAY_MUST_CHECK int twoway_keyring_add_key_file(twoway_keyring *ring, const char *text,
+                                                             size_t len);
 
 #ifdef __cplusplus
 }

@@ -108,11 +108,9 @@ TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_config_of_key(twoway_key_config *cfg
  * TWOWAY_ERR_UNSUPPORTED when those that have it accept no matching pair.
  * twoway_request_sealer_new_for_configs() (message.h) does this and seals.
  */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_key_configs_select(twoway_key_config *cfg,
-                                                           twoway_hpke_suite *suite,
-                                                           const uint8_t *list, size_t list_len,
-                                                           int key_id, uint16_t kdf_id,
-                                                           uint16_t aead_id);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_key_configs_select(twoway_key_config *cfg, twoway_hpke_suite *suite, const uint8_t *list,
+                          size_t list_len, int key_id, uint16_t kdf_id, uint16_t aead_id);
 
 /* --------------------------------------------------------------- key ring */
 

@@ -7,7 +7,7 @@
  * open it. The receiver seals responses that only that client can open: each
  * response key is derived from the request's HPKE context, so a response is
  * bound to its request. The format, byte by byte: twoway(3) and TWOWAY.md in
- * the package's documentation folder (share/doc/secureio):
+ * the package's documentation folder (share/doc/secureio/docs):
  *
  *   request   = hdr(7) || enc || body                 hdr = key_id || kem || kdf || aead
  *   response  = response_nonce(max(Nn, Nk)) || body
@@ -23,9 +23,14 @@
  * (or a file descriptor) sits on top (twoway_sealer_read, twoway_opener_read).
  *
  * Chunked or not is NOT on the wire: both sides must agree (OHTTP: by media
- * type). A chunked opener releases each chunk's plaintext once that chunk is
- * authenticated, but the message is complete only when twoway_opener_final()
- * returns TWOWAY_OK: a stream cut at a chunk boundary is TWOWAY_ERR_TRUNCATED.
+ * type). A receiver must fix the framing for a media type and never try
+ * both: under one media type for both framings, the first chunk of a chunked
+ * message is also a valid unchunked message (the same key, nonce and empty
+ * AAD), so accepting either would accept a chunked message cut after its
+ * first chunk. The OHTTP names give each framing its own label. A chunked opener releases each
+ * chunk's plaintext once that chunk is authenticated, but the message is complete only when
+ * twoway_opener_final() returns TWOWAY_OK: a stream cut at a chunk boundary is
+ * TWOWAY_ERR_TRUNCATED.
  *
  * Objects are used by one thread at a time; keys and key rings may be shared.
  *
@@ -172,10 +177,11 @@ twoway_request_sealer_new(twoway_sealer **out, const twoway_hpke_suite *suite, u
  * twoway_key_configs_select() picks for key_id (TWOWAY_ANY_KEY_ID),
  * kdf_id and aead_id (0: any). Its errors, then those above.
  */
-TWOWAY_API TWOWAY_MUST_CHECK int twoway_request_sealer_new_for_configs(
-    twoway_sealer **out, const uint8_t *configs, size_t configs_len, int key_id, uint16_t kdf_id,
-    uint16_t aead_id, const uint8_t *request_media_type, size_t request_media_type_len,
-    const twoway_options *opt);
+TWOWAY_API TWOWAY_MUST_CHECK int
+twoway_request_sealer_new_for_configs(twoway_sealer **out, const uint8_t *configs,
+                                      size_t configs_len, int key_id, uint16_t kdf_id,
+                                      uint16_t aead_id, const uint8_t *request_media_type,
+                                      size_t request_media_type_len, const twoway_options *opt);
 
 /* Server: a response to the request behind ctx. Draws max(Nn, Nk) random
  * bytes (the response nonce); each call makes a new, independent response. */

@@ -133,7 +133,14 @@ int util_place_file(const char *tmp, const char *path, int no_replace)
             rc = UTIL_FILE_EXISTS;
         else if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS && errno != EMLINK)
             rc = UTIL_FILE_IO;
-        /* else: no hard links on this file system; rename() below */
+        else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+            return 0; /* no hard links on this file system */
+        else
+            rc = errno == EEXIST ? UTIL_FILE_EXISTS : UTIL_FILE_IO;
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+        return rc;
     }
     if (rc == 0 && rename(tmp, path) == 0)
         return 0;

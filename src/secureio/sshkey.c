@@ -683,12 +683,14 @@ static void identity_load_detail(int rc, const char *path, const char *text, siz
     size_t s = 0;
     while (s < len && (is_blank(text[s]) || text[s] == '\n' || text[s] == '\r'))
         s++;
-    if (len - s >= 4 && memcmp(text + s, "ssh-", 4) == 0 && !find(text, len, PEM_BEGIN, PEM_BEGIN_LEN))
+    if (len - s >= 4 && memcmp(text + s, "ssh-", 4) == 0 &&
+        !find(text, len, PEM_BEGIN, PEM_BEGIN_LEN))
         util_detail("%s: this is a public key line; an identity is a private key file "
-                   "(the file without .pub)",
-                   path);
+                    "(the file without .pub)",
+                    path);
     else if (rc == SECUREIO_ERR_ENCRYPTED_KEY)
-        util_detail("%s: protected by a passphrase; remove it with ssh-keygen -p -f %s", path, path);
+        util_detail("%s: protected by a passphrase; remove it with ssh-keygen -p -f %s", path,
+                    path);
     else if (rc == SECUREIO_ERR_UNSUPPORTED)
         util_detail("%s: not an Ed25519 OpenSSH key (make one with ssh-keygen -t ed25519)", path);
     else if (rc == SECUREIO_ERR_FORMAT && !find(text, len, PEM_BEGIN, PEM_BEGIN_LEN))
@@ -743,8 +745,8 @@ int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *pa
         return rc;
     if (find(text, len, PEM_BEGIN, PEM_BEGIN_LEN)) {
         util_detail("%s: this is a private key file; a public key is its .pub file "
-                   "(\"ssh-ed25519 AAAA...\", ssh-keygen -y -f %s prints it)",
-                   path, path);
+                    "(\"ssh-ed25519 AAAA...\", ssh-keygen -y -f %s prints it)",
+                    path, path);
         sodium_memzero(text, len);
         free(text);
         return SECUREIO_ERR_FORMAT;
@@ -767,10 +769,10 @@ int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *pa
     }
     if (rc != SECUREIO_OK)
         util_detail("%s: %s", path,
-                   !found ? "no \"ssh-ed25519 AAAA...\" public key line"
-                   : rc == SECUREIO_ERR_UNSUPPORTED
-                       ? "not an ssh-ed25519 key (only Ed25519 keys are used)"
-                       : "malformed public key line");
+                    !found ? "no \"ssh-ed25519 AAAA...\" public key line"
+                    : rc == SECUREIO_ERR_UNSUPPORTED
+                        ? "not an ssh-ed25519 key (only Ed25519 keys are used)"
+                        : "malformed public key line");
     free(text);
     return rc;
 }

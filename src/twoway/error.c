@@ -23,7 +23,7 @@ const char *twoway_strerror(int err)
     case TWOWAY_ERR_STATE: return "operation not allowed in this state";
     case TWOWAY_ERR_HEADER:
         return "malformed request header: too short, or an unknown algorithm identifier";
-    case TWOWAY_ERR_KEY_MISMATCH: return "no key matches the request's key id and algorithms";
+    case TWOWAY_ERR_KEY_MISMATCH: return "no key matches that key id and those algorithms";
     case TWOWAY_ERR_TRUNCATED: return "the message is truncated: it ended before it was complete";
     case TWOWAY_ERR_TOO_BIG: return "a chunk or message is larger than the configured limit";
     case TWOWAY_ERR_FORMAT: return "malformed encoding";

@@ -73,11 +73,15 @@ static int fail(twoway_deframer *d, int err)
 /* A complete header: the segment it opens. */
 static int segment_begins(twoway_deframer *d)
 {
-    uint32_t v = (uint32_t)d->hdr[0] << 24 | (uint32_t)d->hdr[1] << 16 |
-                 (uint32_t)d->hdr[2] << 8 | d->hdr[3];
+    uint32_t v = (uint32_t)d->hdr[0] << 24 | (uint32_t)d->hdr[1] << 16 | (uint32_t)d->hdr[2] << 8 |
+                 d->hdr[3];
     d->have = 0;
     d->last = (v & TWOWAY_FRAME_LAST) != 0;
     d->left = v & TWOWAY_FRAME_MAX_SEGMENT;
+    /* an empty segment that does not end the message says nothing: refused,
+     * so that a peer cannot keep a reader busy without sending data */
+    if (d->left == 0 && !d->last)
+        return fail(d, TWOWAY_ERR_FORMAT);
     if (d->max != 0 && (d->total > d->max || d->left > d->max - d->total))
         return fail(d, TWOWAY_ERR_TOO_BIG);
     d->total += d->left;

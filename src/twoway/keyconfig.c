@@ -273,9 +273,8 @@ int twoway_key_config_of_key(twoway_key_config *cfg, uint8_t key_id, const twowa
     return TWOWAY_OK;
 }
 
-int twoway_key_configs_select(twoway_key_config *cfg, twoway_hpke_suite *suite,
-                              const uint8_t *list, size_t list_len, int key_id, uint16_t kdf_id,
-                              uint16_t aead_id)
+int twoway_key_configs_select(twoway_key_config *cfg, twoway_hpke_suite *suite, const uint8_t *list,
+                              size_t list_len, int key_id, uint16_t kdf_id, uint16_t aead_id)
 {
     size_t n = 0;
     if (cfg == NULL || suite == NULL || (list == NULL && list_len > 0) ||

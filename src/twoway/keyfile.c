@@ -76,10 +76,11 @@ int twoway_key_file_encode(const twoway_key_config *cfg, const twoway_hpke_key *
 
     size_t cap = *out_len, len = 0;
     char line[64];
-    put_str(out, cap, &len,
-            "# twoway private key: keep it secret. Its public key configuration\n"
-            "# (application/ohttp-keys) is what clients get: twoway pubkey prints it.\n" KEYFILE_MAGIC
-            "\n");
+    put_str(
+        out, cap, &len,
+        "# twoway private key: keep it secret. Its public key configuration\n"
+        "# (application/ohttp-keys) is what clients get: twoway pubkey prints it.\n" KEYFILE_MAGIC
+        "\n");
     snprintf(line, sizeof line, "key-id %u\nkem %s\n", (unsigned)cfg->key_id, kem);
     put_str(out, cap, &len, line);
     for (size_t i = 0; i < cfg->n_suites; i++) {
@@ -130,6 +131,7 @@ __attribute__((format(printf, 3, 4))) static int fail(const where *w, int rc, co
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* (the copy on the stack: the file's words are only quoted when safe) */
     if (w->path != NULL && w->line > 0)
         util_detail("%s:%u: %s", w->path, w->line, msg);
     else if (w->path != NULL)
@@ -167,6 +169,23 @@ static long hex_decode(const char *s, uint8_t *out, size_t max)
     return (long)(n / 2);
 }
 
+/* A word of the file as an error may quote it: only a short word with a
+ * character that is not a hex digit, all printable ASCII. Anything else may
+ * be a piece of the private key (a value on a broken line) and is not
+ * repeated. */
+static const char *quotable(const char *w)
+{
+    size_t n = strlen(w);
+    int non_hex = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)w[i];
+        if (c < 0x21 || c > 0x7e)
+            return "(not shown)";
+        non_hex |= !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
+    }
+    return n <= 24 && non_hex ? w : "(not shown)";
+}
+
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -199,15 +218,16 @@ static int parse_line(parsed *f, char *line, const where *w)
         if (a == NULL || b == NULL || extra != NULL)
             return fail(w, TWOWAY_ERR_FORMAT, "expected \"suite KDF AEAD\"");
         if (twoway_hpke_alg_from_name(TWOWAY_HPKE_ALG_KDF, a, &s.kdf_id) != TWOWAY_OK)
-            return fail(w, TWOWAY_ERR_UNSUPPORTED, "unknown KDF '%.32s' (sha256, sha384, sha512)",
-                        a);
+            return fail(w, TWOWAY_ERR_UNSUPPORTED, "unknown KDF '%s' (sha256, sha384, sha512)",
+                        quotable(a));
         if (twoway_hpke_alg_from_name(TWOWAY_HPKE_ALG_AEAD, b, &s.aead_id) != TWOWAY_OK ||
             s.aead_id == TWOWAY_HPKE_AEAD_EXPORT_ONLY)
             return fail(w, TWOWAY_ERR_UNSUPPORTED,
-                        "unknown AEAD '%.32s' (aes128gcm, aes256gcm, chacha20poly1305)", b);
+                        "unknown AEAD '%s' (aes128gcm, aes256gcm, chacha20poly1305)", quotable(b));
         for (size_t i = 0; i < f->cfg.n_suites; i++)
             if (f->cfg.suites[i].kdf_id == s.kdf_id && f->cfg.suites[i].aead_id == s.aead_id)
-                return fail(w, TWOWAY_ERR_FORMAT, "the suite %s %s is given twice", a, b);
+                return fail(w, TWOWAY_ERR_FORMAT, "the suite %s %s is given twice", quotable(a),
+                            quotable(b));
         if (f->cfg.n_suites == TWOWAY_KEY_CONFIG_MAX_SUITES)
             return fail(w, TWOWAY_ERR_FORMAT, "more than %u suites",
                         (unsigned)TWOWAY_KEY_CONFIG_MAX_SUITES);
@@ -218,7 +238,7 @@ static int parse_line(parsed *f, char *line, const where *w)
     while (i < F_COUNT && strcmp(field, field_names[i]) != 0)
         i++;
     if (i == F_COUNT)
-        return fail(w, TWOWAY_ERR_FORMAT, "unknown field '%.32s'", field);
+        return fail(w, TWOWAY_ERR_FORMAT, "unknown field '%s'", quotable(field));
     if (a == NULL || b != NULL)
         return fail(w, TWOWAY_ERR_FORMAT, "%s takes one value", field_names[i]);
     if (f->seen & (1u << i))
@@ -238,7 +258,7 @@ static int parse_line(parsed *f, char *line, const where *w)
     case F_KEM:
         if (twoway_hpke_alg_from_name(TWOWAY_HPKE_ALG_KEM, a, &f->cfg.kem_id) != TWOWAY_OK)
             return fail(w, TWOWAY_ERR_UNSUPPORTED,
-                        "unknown KEM '%.32s' (x25519, p256, p384, p521, x448)", a);
+                        "unknown KEM '%s' (x25519, p256, p384, p521, x448)", quotable(a));
         return TWOWAY_OK;
     case F_PUBLIC: {
         long n = hex_decode(a, f->pk, sizeof f->pk);
@@ -301,7 +321,7 @@ static int decode(twoway_key_config *cfg, twoway_hpke_key **key, const char *tex
                     TWOWAY_KEY_FILE_MAX_LEN);
     if (len == 0 || memchr(text, '\0', len) != NULL)
         return fail(&w, TWOWAY_ERR_FORMAT, "not a twoway private key file (%s)",
-                    len == 0 ? "empty" : "binary");
+                    len == 0 ? "empty" : "binary: a key configuration, a state file?");
 
     char copy[TWOWAY_KEY_FILE_MAX_LEN + 1];
     parsed f;
@@ -325,9 +345,10 @@ static int decode(twoway_key_config *cfg, twoway_hpke_key **key, const char *tex
             if (!magic) {
                 magic = 1;
                 if (strcmp(p, KEYFILE_MAGIC) != 0)
-                    rc = fail(&w, TWOWAY_ERR_FORMAT,
-                              "not a twoway private key file (its first line is not \"" KEYFILE_MAGIC
-                              "\")");
+                    rc =
+                        fail(&w, TWOWAY_ERR_FORMAT,
+                             "not a twoway private key file (its first line is not \"" KEYFILE_MAGIC
+                             "\")");
             } else {
                 rc = parse_line(&f, p, &w);
             }
@@ -336,8 +357,8 @@ static int decode(twoway_key_config *cfg, twoway_hpke_key **key, const char *tex
     }
     w.line = 0;
     if (rc == TWOWAY_OK && !magic)
-        rc = fail(&w, TWOWAY_ERR_FORMAT, "not a twoway private key file (no \"" KEYFILE_MAGIC
-                                         "\" line)");
+        rc = fail(&w, TWOWAY_ERR_FORMAT,
+                  "not a twoway private key file (no \"" KEYFILE_MAGIC "\" line)");
     if (rc == TWOWAY_OK)
         rc = finish(&f, key, &w);
     if (rc == TWOWAY_OK && cfg != NULL)
@@ -356,8 +377,7 @@ int twoway_key_file_decode(twoway_key_config *cfg, twoway_hpke_key **key, const 
 
 /* ------------------------------------------------------------------ files */
 
-int twoway_key_file_save(const char *path, const twoway_key_config *cfg,
-                         const twoway_hpke_key *key)
+int twoway_key_file_save(const char *path, const twoway_key_config *cfg, const twoway_hpke_key *key)
 {
     char text[TWOWAY_KEY_FILE_MAX_LEN];
     size_t len = sizeof text;
@@ -387,7 +407,7 @@ static int read_key_file(const char *path, char **text, size_t *len)
     case UTIL_FILE_NOMEM: return TWOWAY_ERR_NOMEM;
     case UTIL_FILE_TOO_BIG:
         util_detail("%s: larger than %u bytes: not a twoway private key file", path,
-                  TWOWAY_KEY_FILE_MAX_LEN);
+                    TWOWAY_KEY_FILE_MAX_LEN);
         return TWOWAY_ERR_TOO_BIG;
     default: util_detail_errno(path); return TWOWAY_ERR_IO;
     }
@@ -420,7 +440,7 @@ static int add_owned(twoway_keyring *ring, const twoway_key_config *cfg, twoway_
         rc = tw_keyring_add_entries(ring, cfg->key_id, suites, cfg->n_suites, key, 1);
     if (rc == TWOWAY_ERR_ARG)
         util_detail("%s: key id %u with one of its suites is in the key ring already",
-                  path != NULL ? path : "key file", (unsigned)cfg->key_id);
+                    path != NULL ? path : "key file", (unsigned)cfg->key_id);
     if (rc != TWOWAY_OK)
         twoway_hpke_key_free(key);
     return rc;

@@ -182,16 +182,14 @@ int tw_keyring_add_entries(twoway_keyring *ring, uint8_t key_id, const twoway_hp
             return rc;
         for (size_t j = 0; j < i; j++)
             if (suites[j].kdf->id == suites[i].kdf->id &&
-                suites[j].aead->id == suites[i].aead->id &&
-                suites[j].kem->id == suites[i].kem->id)
+                suites[j].aead->id == suites[i].aead->id && suites[j].kem->id == suites[i].kem->id)
                 return TWOWAY_ERR_ARG; /* twice in one call */
     }
     int rc = write_lock(ring);
     if (rc != TWOWAY_OK)
         return rc;
     for (size_t i = 0; i < n && rc == TWOWAY_OK; i++)
-        if (find(ring, key_id, suites[i].kem->id, suites[i].kdf->id, suites[i].aead->id) <
-            ring->n)
+        if (find(ring, key_id, suites[i].kem->id, suites[i].kdf->id, suites[i].aead->id) < ring->n)
             rc = TWOWAY_ERR_ARG;
     if (rc == TWOWAY_OK)
         rc = reserve(ring, n);

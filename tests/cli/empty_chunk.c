@@ -30,8 +30,8 @@ int main(int argc, char **argv)
     twoway_options opt = TWOWAY_OPTIONS_INIT;
     opt.chunked = 1;
     twoway_sealer *s = NULL;
-    int rc = twoway_request_sealer_new_for_configs(&s, cfg, cfg_len, TWOWAY_ANY_KEY_ID, 0, 0,
-                                                   media, sizeof media - 1, &opt);
+    int rc = twoway_request_sealer_new_for_configs(&s, cfg, cfg_len, TWOWAY_ANY_KEY_ID, 0, 0, media,
+                                                   sizeof media - 1, &opt);
     if (rc != TWOWAY_OK) {
         fprintf(stderr, "empty_chunk: %s\n", twoway_strerror(rc));
         return 1;

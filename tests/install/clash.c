@@ -26,18 +26,54 @@ int blake3_hasher_init(int x);
 int blake3_hash_many(int x);
 int blake3_compress_in_place(int x);
 
-int util_wipe(int x) { return x + 1; }
-int util_ct_equal(int x) { return x + 2; }
-int util_read_file(int x) { return x + 3; }
-int hpke_expand_many(int x) { return x + 4; }
-int hpke_suite_check(int x) { return x + 5; }
-int tw_context_new(int x) { return x + 6; }
-int util_detail(int x) { return x + 7; }
-int sio_read_file(int x) { return x + 8; }
-int util_detail_get(int x) { return x + 9; }
-int blake3_hasher_init(int x) { return x + 10; }
-int blake3_hash_many(int x) { return x + 11; }
-int blake3_compress_in_place(int x) { return x + 12; }
+int util_wipe(int x)
+{
+    return x + 1;
+}
+int util_ct_equal(int x)
+{
+    return x + 2;
+}
+int util_read_file(int x)
+{
+    return x + 3;
+}
+int hpke_expand_many(int x)
+{
+    return x + 4;
+}
+int hpke_suite_check(int x)
+{
+    return x + 5;
+}
+int tw_context_new(int x)
+{
+    return x + 6;
+}
+int util_detail(int x)
+{
+    return x + 7;
+}
+int sio_read_file(int x)
+{
+    return x + 8;
+}
+int util_detail_get(int x)
+{
+    return x + 9;
+}
+int blake3_hasher_init(int x)
+{
+    return x + 10;
+}
+int blake3_hash_many(int x)
+{
+    return x + 11;
+}
+int blake3_compress_in_place(int x)
+{
+    return x + 12;
+}
 
 int main(void)
 {
@@ -55,17 +91,17 @@ int main(void)
     static const uint8_t msg[] = "clash";
     uint8_t enc[TWOWAY_HPKE_MAX_ENC_LEN], ct[sizeof msg + TWOWAY_HPKE_TAG_LEN], pt[sizeof msg];
     size_t enc_len = sizeof enc, ct_len = sizeof ct, pt_len = sizeof pt;
-    int rc = twoway_hpke_suite_from_ids(&suite, TWOWAY_HPKE_KEM_X25519_SHA256,
-                                        TWOWAY_HPKE_KDF_HKDF_SHA256,
-                                        TWOWAY_HPKE_AEAD_CHACHA20_POLY1305);
+    int rc =
+        twoway_hpke_suite_from_ids(&suite, TWOWAY_HPKE_KEM_X25519_SHA256,
+                                   TWOWAY_HPKE_KDF_HKDF_SHA256, TWOWAY_HPKE_AEAD_CHACHA20_POLY1305);
     if (rc == TWOWAY_OK)
         rc = twoway_hpke_key_generate(suite.kem, &sk);
     if (rc == TWOWAY_OK)
         rc = twoway_hpke_seal_once(&suite, sk, NULL, 0, NULL, NULL, 0, msg, sizeof msg, enc,
                                    &enc_len, ct, &ct_len);
     if (rc == TWOWAY_OK)
-        rc = twoway_hpke_open_once(&suite, sk, NULL, 0, NULL, enc, enc_len, NULL, 0, ct, ct_len,
-                                   pt, &pt_len);
+        rc = twoway_hpke_open_once(&suite, sk, NULL, 0, NULL, enc, enc_len, NULL, 0, ct, ct_len, pt,
+                                   &pt_len);
     twoway_hpke_key_free(sk);
     if (rc != TWOWAY_OK) {
         fprintf(stderr, "clash: libtwoway: %s\n", twoway_strerror(rc));

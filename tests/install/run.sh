@@ -278,7 +278,7 @@ if [ -d "$here/../../docs/man" ]; then
     fi
 fi
 docdir=$prefix/share/doc/secureio
-for f in README.md LICENSE NOTICE TWOWAY.md PROTOCOL.md examples/hpke_demo.c; do
+for f in README.md LICENSE NOTICE docs/TWOWAY.md docs/PROTOCOL.md docs/CLI.md examples/hpke_demo.c; do
     if [ -f "$docdir/$f" ]; then ok "doc $f installed"; else bad "doc $f not installed in $docdir"; fi
 done
 if grep -rn 'docs/' "$prefix/include" >"$log"; then
