@@ -66,7 +66,9 @@ SECUREIO_API SECUREIO_MUST_CHECK int secureio_identity_encode(const secureio_ide
 
 /* Reads a private key file (at most SECUREIO_MAX_KEY_FILE_LEN bytes, else
  * SECUREIO_ERR_LIMIT); SECUREIO_ERR_IO with errno set when it cannot be
- * read; then as secureio_identity_decode(). */
+ * read; SECUREIO_ERR_PERMISSIONS when the file is ours and its group or
+ * others may read or write it (ssh refuses such a key too: chmod 600);
+ * then as secureio_identity_decode(). */
 SECUREIO_API SECUREIO_MUST_CHECK int secureio_identity_load(secureio_identity **out,
                                                             const char *path);
 /*
@@ -148,8 +150,12 @@ SECUREIO_API SECUREIO_MUST_CHECK int
 secureio_keylist_add(secureio_keylist *list, const uint8_t pk[SECUREIO_PUBLIC_KEY_LEN]);
 /*
  * authorized_keys text: one key per line; blank lines and '#' comments
- * skipped; lines of other key types (ssh-rsa, …) skipped; an options prefix
- * (from="…",no-pty …) before "ssh-ed25519" accepted and ignored. A malformed
+ * skipped; lines of other key types (ssh-rsa, …) skipped. An options prefix
+ * before "ssh-ed25519" is read as sshd reads it: options that only govern
+ * ssh features (no-pty, restrict, permitopen="…", …) have no effect; a line
+ * with cert-authority, principals=, from=, expiry-time=, command= or an
+ * option sshd does not know authorizes nothing (it is skipped: the library
+ * cannot honour the restriction). IDENTITY.md lists them all. A malformed
  * ssh-ed25519 line rejects the whole text (SECUREIO_ERR_FORMAT; *bad_line,
  * if not NULL, gets its 1-based number, else 0) and leaves the list as it
  * was. Lines that are not keys are skipped, as sshd does.

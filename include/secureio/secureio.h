@@ -42,9 +42,12 @@ enum secureio_error {
     SECUREIO_ERR_PEER = -9,          /* the peer's identity is not authorized */
     SECUREIO_ERR_STATE = -10,        /* not allowed in this state (e.g. send before established) */
     SECUREIO_ERR_LIMIT = -11,        /* a counter or size limit was reached */
-    SECUREIO_ERR_TIMEOUT = -12,      /* the handshake did not complete in time */
+    SECUREIO_ERR_TIMEOUT = -12,      /* the handshake did not complete, or the peer fell silent */
     SECUREIO_ERR_UNSUPPORTED = -13,  /* a key type, version or option this library does not know */
-    SECUREIO_ERR_CLOSED = -14        /* the session is closed */
+    SECUREIO_ERR_CLOSED = -14,       /* the session is closed */
+    SECUREIO_ERR_AGAIN = -15,        /* would block: the send queue is full (try after poll) */
+    SECUREIO_ERR_KEY_EXPIRED = -16,  /* the session's keys outlived their lifetime: no rekey */
+    SECUREIO_ERR_PERMISSIONS = -17   /* a private key file others may read (chmod 600) */
 };
 
 /* A static English sentence for an error code (never NULL). */
@@ -56,8 +59,8 @@ SECUREIO_API const char *secureio_strerror(int err);
  * what a key file is instead of the one expected, which field of a
  * configuration is wrong. "" when there is nothing more to say than
  * secureio_strerror(). The functions that give details (the file functions
- * of <secureio/identity.h> and secureio_engine_new) clear it when they
- * start; others leave it alone. The text stays valid until this thread's
+ * of <secureio/identity.h>, secureio_engine_new and secureio_acceptor_new)
+ * clear it when they start; others leave it alone. The text stays valid until this thread's
  * next call to one of them.
  */
 SECUREIO_API const char *secureio_error_detail(void);

@@ -12,15 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int util_read_file(const char *path, size_t max, char **out, size_t *out_len)
+/* Reads fd to its end (closing it). */
+static int read_fd(int fd, size_t max, char **out, size_t *out_len)
 {
-    *out = NULL;
-    *out_len = 0;
-    if (max > SIZE_MAX - 2)
-        max = SIZE_MAX - 2;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return UTIL_FILE_IO;
     /* room for max + 1 bytes (to tell a file that is too long) and a NUL */
     size_t cap = max < 4096 ? max + 2 : 4096, len = 0;
     char *buf = malloc(cap);
@@ -73,6 +67,43 @@ int util_read_file(const char *path, size_t max, char **out, size_t *out_len)
     *out = buf;
     *out_len = len;
     return 0;
+}
+
+int util_read_file(const char *path, size_t max, char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (max > SIZE_MAX - 2)
+        max = SIZE_MAX - 2;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return UTIL_FILE_IO;
+    return read_fd(fd, max, out, out_len);
+}
+
+int util_read_private_file(const char *path, size_t max, char **out, size_t *out_len,
+                           unsigned *mode)
+{
+    struct stat st;
+    *out = NULL;
+    *out_len = 0;
+    *mode = 0;
+    if (max > SIZE_MAX - 2)
+        max = SIZE_MAX - 2;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return UTIL_FILE_IO;
+    if (fstat(fd, &st) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return UTIL_FILE_IO;
+    }
+    /* a file of ours that others may read is no private key (as ssh
+     * judges it); a file of another owner is the kernel's to guard */
+    if (st.st_uid == getuid() && (st.st_mode & 077) != 0)
+        *mode = (unsigned)(st.st_mode & 07777);
+    return read_fd(fd, max, out, out_len);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)

@@ -22,6 +22,11 @@
  * wipes (when secret) and frees *out.
  */
 int util_read_file(const char *path, size_t max, char **out, size_t *out_len);
+/* The same for a private key; *mode gets the file's mode when the file is
+ * ours and its group or others may read or write it (ssh refuses such a
+ * key), else 0; a file owned by someone else is the kernel's to guard. */
+int util_read_private_file(const char *path, size_t max, char **out, size_t *out_len,
+                           unsigned *mode);
 
 /*
  * Writes data to path through a temporary file in the same folder (mode

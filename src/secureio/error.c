@@ -22,9 +22,15 @@ const char *secureio_strerror(int err)
     case SECUREIO_ERR_PEER: return "the peer's identity is not authorized";
     case SECUREIO_ERR_STATE: return "operation not allowed in this state";
     case SECUREIO_ERR_LIMIT: return "a counter or size limit was reached";
-    case SECUREIO_ERR_TIMEOUT: return "the handshake timed out";
+    case SECUREIO_ERR_TIMEOUT:
+        return "timed out: the handshake did not complete, or the peer fell silent";
     case SECUREIO_ERR_UNSUPPORTED: return "unsupported key type, version or option";
     case SECUREIO_ERR_CLOSED: return "the session is closed";
+    case SECUREIO_ERR_AGAIN: return "would block: the send queue is full";
+    case SECUREIO_ERR_KEY_EXPIRED:
+        return "the session's keys expired: no rekey completed within their lifetime";
+    case SECUREIO_ERR_PERMISSIONS:
+        return "the private key file is readable by others (it must be mode 600, as ssh requires)";
     default: return "unknown error";
     }
 }
@@ -40,6 +46,10 @@ const char *secureio_drop_reason_str(int reason)
     case SECUREIO_DROP_RATE: return "over the handshake rate limit";
     case SECUREIO_DROP_NO_KEY: return "no key for its epoch";
     case SECUREIO_DROP_OPTIONS: return "options disagree (PSK or version)";
+    case SECUREIO_DROP_NOT_FOR_US:
+        return "not for this engine (no proof of our key, another index)";
+    case SECUREIO_DROP_FRAGMENT:
+        return "a message over the size limits, or a fragment that breaks its message";
     default: return "unknown reason";
     }
 }

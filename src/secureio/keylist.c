@@ -12,6 +12,7 @@
  * size.
  */
 #include "common/detail.h"
+#include "common/util.h"
 #include "secureio/sshkey.h"
 
 #include <secureio/identity.h>
@@ -174,10 +175,101 @@ static int is_other_key_type(const char *tok, size_t len)
 }
 
 /*
+ * authorized_keys options (sshd(8), AUTHORIZED_KEYS FILE FORMAT), and what
+ * they mean here. A line is used only when each of its options is one that
+ * does not restrict who the key is or where it may come from; the others
+ * skip the line, as sshd skips a line with an option it does not know:
+ *
+ *   no effect (they govern ssh features secureio does not have):
+ *     agent-forwarding, no-agent-forwarding, port-forwarding,
+ *     no-port-forwarding, pty, no-pty, user-rc, no-user-rc, X11-forwarding,
+ *     no-X11-forwarding, restrict, no-touch-required, verify-required,
+ *     environment="", permitopen="", permitlisten="", tunnel=""
+ *   the line is skipped:
+ *     cert-authority, principals="" (a certificate authority, not a key),
+ *     from="" (secureio does not see addresses), expiry-time="" (nor a
+ *     wall clock), command="" (the key was meant for one command only),
+ *     and any option sshd does not know.
+ */
+static const char *const harmless_flags[] = {"agent-forwarding",
+                                             "no-agent-forwarding",
+                                             "port-forwarding",
+                                             "no-port-forwarding",
+                                             "pty",
+                                             "no-pty",
+                                             "user-rc",
+                                             "no-user-rc",
+                                             "x11-forwarding",
+                                             "no-x11-forwarding",
+                                             "restrict",
+                                             "no-touch-required",
+                                             "verify-required"};
+static const char *const harmless_values[] = {"environment", "permitopen", "permitlisten",
+                                              "tunnel"};
+
+static int name_is(const char *tok, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    if (len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = tok[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != word[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 if every option of opts[0..len) is harmless (see above), 0 if the line
+ * must be skipped (a restricting or unknown option, or broken quoting). */
+static int options_ok(const char *opts, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t s = i;
+        while (i < len && opts[i] != ',' && opts[i] != '=')
+            i++;
+        size_t name_len = i - s;
+        int has_value = i < len && opts[i] == '=';
+        if (has_value) {
+            i++;
+            if (i >= len || opts[i] != '"')
+                return 0;
+            for (i++; i < len && opts[i] != '"'; i++)
+                if (opts[i] == '\\' && i + 1 < len && opts[i + 1] == '"')
+                    i++;
+            if (i >= len)
+                return 0; /* an unterminated quote */
+            i++;
+        }
+        int ok = 0;
+        if (has_value) {
+            for (size_t k = 0; k < UTIL_ARRAY_LEN(harmless_values) && !ok; k++)
+                ok = name_is(opts + s, name_len, harmless_values[k]);
+        } else {
+            for (size_t k = 0; k < UTIL_ARRAY_LEN(harmless_flags) && !ok; k++)
+                ok = name_is(opts + s, name_len, harmless_flags[k]);
+        }
+        if (!ok)
+            return 0;
+        if (i < len && opts[i] != ',')
+            return 0;
+        if (i < len)
+            i++; /* the comma */
+        if (i == len && opts[len - 1] == ',')
+            return 0; /* a trailing comma */
+    }
+    return 1;
+}
+
+/*
  * Where the ssh-ed25519 key of line[0..len) starts (len if it holds none):
- * either the first word, or the first word after an options prefix. The
- * options end at the first blank outside double quotes (a backslash escapes
- * a quote inside them), as sshd reads them.
+ * either the first word, or the first word after an options prefix whose
+ * options allow it (options_ok). The options end at the first blank
+ * outside double quotes (a backslash escapes a quote inside them), as sshd
+ * reads them.
  */
 static size_t ed25519_key_start(const char *line, size_t len)
 {
@@ -197,6 +289,8 @@ static size_t ed25519_key_start(const char *line, size_t len)
         else if (line[i] == '"')
             quoted = !quoted;
     }
+    if (!options_ok(line, i))
+        return len;
     while (i < len && is_blank(line[i]))
         i++;
     size_t s = i;

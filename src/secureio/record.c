@@ -53,14 +53,6 @@ static void record_iv(uint8_t iv[RECORD_IV_LEN], uint64_t counter)
         iv[4 + i] = (uint8_t)(counter >> (8 * i));
 }
 
-static uint64_t load64_le(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 int sio_record_key_init(sio_record_key *k, const uint8_t key[SIO_RECORD_KEY_LEN],
                         const uint8_t prefix[SIO_RECORD_PREFIX_LEN])
 {
@@ -106,6 +98,37 @@ int sio_record_seal(sio_record_key *k, uint8_t *ct, uint64_t counter, const uint
         !util_cipher_update(c, NULL, ad, ad_len) || !util_cipher_update(c, ct, pt, pt_len) ||
         !EVP_CipherFinal_ex(c, scratch, &outl) || outl != 0 ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, SIO_RECORD_TAG_LEN, ct + pt_len) <= 0)
+        return SECUREIO_ERR_CRYPTO;
+    return SECUREIO_OK;
+}
+
+int sio_record_seal_begin(sio_record_key *k, uint64_t counter, const uint8_t *ad, size_t ad_len)
+{
+    if (k == NULL || k->ctx == NULL || (ad == NULL && ad_len > 0))
+        return SECUREIO_ERR_ARG;
+    uint8_t iv[RECORD_IV_LEN];
+    record_iv(iv, counter);
+    if (!EVP_CipherInit_ex2(k->ctx, NULL, NULL, iv, 1, NULL) ||
+        !util_cipher_update(k->ctx, NULL, ad, ad_len))
+        return SECUREIO_ERR_CRYPTO;
+    return SECUREIO_OK;
+}
+
+int sio_record_seal_update(sio_record_key *k, uint8_t *out, const uint8_t *in, size_t len)
+{
+    if (k == NULL || k->ctx == NULL || ((out == NULL || in == NULL) && len > 0))
+        return SECUREIO_ERR_ARG;
+    return util_cipher_update(k->ctx, out, in, len) ? SECUREIO_OK : SECUREIO_ERR_CRYPTO;
+}
+
+int sio_record_seal_end(sio_record_key *k, uint8_t tag[SIO_RECORD_TAG_LEN])
+{
+    uint8_t scratch[SIO_RECORD_TAG_LEN];
+    int outl = 0;
+    if (k == NULL || k->ctx == NULL || tag == NULL)
+        return SECUREIO_ERR_ARG;
+    if (!EVP_CipherFinal_ex(k->ctx, scratch, &outl) || outl != 0 ||
+        EVP_CIPHER_CTX_ctrl(k->ctx, EVP_CTRL_AEAD_GET_TAG, SIO_RECORD_TAG_LEN, tag) <= 0)
         return SECUREIO_ERR_CRYPTO;
     return SECUREIO_OK;
 }
@@ -162,7 +185,7 @@ int sio_xchacha20poly1305_seal(uint8_t *ct, const uint8_t key[SIO_RECORD_KEY_LEN
     sio_record_key k;
     int rc = sio_record_key_init(&k, key, nonce);
     if (rc == SECUREIO_OK)
-        rc = sio_record_seal(&k, ct, load64_le(nonce + SIO_RECORD_PREFIX_LEN), ad, ad_len, pt,
+        rc = sio_record_seal(&k, ct, util_load64_le(nonce + SIO_RECORD_PREFIX_LEN), ad, ad_len, pt,
                              pt_len);
     sio_record_key_clear(&k);
     return rc;
@@ -177,7 +200,7 @@ int sio_xchacha20poly1305_open(uint8_t *pt, const uint8_t key[SIO_RECORD_KEY_LEN
     sio_record_key k;
     int rc = sio_record_key_init(&k, key, nonce);
     if (rc == SECUREIO_OK)
-        rc = sio_record_open(&k, pt, load64_le(nonce + SIO_RECORD_PREFIX_LEN), ad, ad_len, ct,
+        rc = sio_record_open(&k, pt, util_load64_le(nonce + SIO_RECORD_PREFIX_LEN), ad, ad_len, ct,
                              ct_len);
     sio_record_key_clear(&k);
     return rc;

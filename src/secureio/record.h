@@ -55,6 +55,15 @@ int sio_record_key_init(sio_record_key *k, const uint8_t key[SIO_RECORD_KEY_LEN]
  * records with the same (key, prefix, counter). */
 int sio_record_seal(sio_record_key *k, uint8_t *ct, uint64_t counter, const uint8_t *ad,
                     size_t ad_len, const uint8_t *pt, size_t pt_len);
+/* The same seal in pieces, for a record gathered from several buffers (a
+ * packet of messages sealed straight from the caller's memory): begin with
+ * the associated data, then any number of updates (out[i] = the ciphertext
+ * of in[i]; out may equal in), then the tag. A key seals one record at a
+ * time this way. Same return codes as sio_record_seal. */
+int sio_record_seal_begin(sio_record_key *k, uint64_t counter, const uint8_t *ad, size_t ad_len);
+int sio_record_seal_update(sio_record_key *k, uint8_t *out, const uint8_t *in, size_t len);
+int sio_record_seal_end(sio_record_key *k, uint8_t tag[SIO_RECORD_TAG_LEN]);
+
 /* pt[ct_len - 16] = open(counter, ad, ct); pt may equal ct. SECUREIO_OK only
  * if the tag is authentic. SECUREIO_ERR_AUTH on a bad tag: pt[ct_len - 16]
  * then holds zeros (nothing of the forged plaintext); also on a ct_len below

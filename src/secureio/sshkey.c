@@ -701,7 +701,11 @@ static void identity_load_detail(int rc, const char *path, const char *text, siz
 
 int sio_read_file(const char *path, size_t max, char **out, size_t *out_len)
 {
-    int rc = util_read_file(path, max, out, out_len);
+    return sio_file_result(util_read_file(path, max, out, out_len), path, max);
+}
+
+int sio_file_result(int rc, const char *path, size_t max)
+{
     switch (rc) {
     case 0: return SECUREIO_OK;
     case UTIL_FILE_TOO_BIG:
@@ -721,13 +725,24 @@ int secureio_identity_load(secureio_identity **out, const char *path)
         return SECUREIO_ERR_ARG;
     char *text;
     size_t len;
+    unsigned mode;
     util_detail_clear();
-    int rc = sio_read_file(path, SECUREIO_MAX_KEY_FILE_LEN, &text, &len);
+    int rc = util_read_private_file(path, SECUREIO_MAX_KEY_FILE_LEN, &text, &len, &mode);
+    rc = sio_file_result(rc, path, SECUREIO_MAX_KEY_FILE_LEN);
     if (rc != SECUREIO_OK)
         return rc;
     rc = secureio_identity_decode(out, text, len);
-    if (rc != SECUREIO_OK)
-        identity_load_detail(rc, path, text, len);
+    if (rc != SECUREIO_OK) {
+        identity_load_detail(rc, path, text, len); /* what the file is, if not a key */
+    } else if (mode != 0) {
+        /* a private key others may read: refused, as ssh refuses it */
+        secureio_identity_free(*out);
+        *out = NULL;
+        rc = SECUREIO_ERR_PERMISSIONS;
+        util_detail("%s: mode %04o lets others read this private key (ssh refuses it too): "
+                    "chmod 600 %s",
+                    path, mode, path);
+    }
     sodium_memzero(text, len);
     free(text);
     return rc;

@@ -25,6 +25,8 @@ int sio_sodium_ready(void);
  * secret) and frees *out.
  */
 int sio_read_file(const char *path, size_t max, char **out, size_t *out_len);
+/* A util_read_file() result as a secureio code, with its detail. */
+int sio_file_result(int rc, const char *path, size_t max);
 
 /*
  * Test-only entry points. NEVER use them outside tests: the check integer of
