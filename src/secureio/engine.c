@@ -82,26 +82,17 @@ void sio_set_state(secureio_engine *e, secureio_state state)
 
 static void wipe_secrets(secureio_engine *e)
 {
-    sio_send_key_clear(&e->tx);
-    sio_send_key_clear(&e->tx_next);
-    sio_recv_key_clear(&e->rx_cur);
-    sio_recv_key_clear(&e->rx_prev);
-    sio_recv_key_clear(&e->rx_next);
-    util_wipe(e->master, sizeof e->master);
-    util_wipe(e->th, sizeof e->th);
+    sio_session_drop(e); /* the session's keys and state */
     util_wipe(e->rk_priv, sizeof e->rk_priv);
     util_wipe(e->rk_master, sizeof e->rk_master);
     util_wipe(e->ei_priv, sizeof e->ei_priv);
     util_wipe(e->kpsk, sizeof e->kpsk);
-    util_wipe(e->auth_i_pkt, sizeof e->auth_i_pkt);
     sio_responder_clear(&e->resp);
-    sio_reasm_clear(&e->ra);
     for (size_t i = 0; i < SIO_EARLY_RECORDS; i++)
         if (e->early[i].data != NULL)
             util_wipe(e->early[i].data, e->recv_max);
     e->n_early = 0;
     e->answers_count = 0;
-    e->established = 0;
 }
 
 void sio_close_with(secureio_engine *e, int err)
