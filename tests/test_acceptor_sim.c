@@ -11,6 +11,8 @@
  */
 #include <secureio/acceptor.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,7 @@ typedef struct client {
     secureio_engine *e;
     uint32_t addr; /* its address now */
     int index;
-    uint64_t sent, got, bad, corrupt, established, closed;
+    uint64_t sent, got, bad, corrupt, established, closed, banners;
     int closed_err;
     uint8_t auth_i[SIO_HS_PACKET_LEN]; /* its last AUTH_I, captured from the wire */
     int have_auth_i;
@@ -63,6 +65,7 @@ typedef struct world {
     uint8_t (*cookies)[SIO_HS_PACKET_LEN]; /* hellos with a cookie, ready to send */
     size_t n_cookies;
     int race_auth_i; /* a copy of each AUTH_I arrives first, from SPOOFED_ADDR */
+    int banner;      /* each session writes a banner in on_session */
     int hold_record; /* the next record of client 0 is held back */
     uint8_t held[2048];
     size_t held_len;
@@ -145,6 +148,10 @@ static void send_pkt(world *w, uint32_t from, uint32_t to, const uint8_t *data, 
 static void client_msg(void *user, uint32_t ch, const uint8_t *data, size_t len)
 {
     client *c = user;
+    if (ch == 2 && len == 6 && memcmp(data, "banner", 6) == 0) {
+        c->banners++; /* the server speaks first (on_session) */
+        return;
+    }
     char want[64];
     int n = snprintf(want, sizeof want, "s%d:", c->index);
     if (ch != 1 || len < (size_t)n || memcmp(data, want, (size_t)n) != 0)
@@ -225,6 +232,10 @@ static void on_session(void *user, secureio_engine *e, const uint8_t pk[32], con
     /* called before the session's first event: its callbacks are set here */
     CHECK(secureio_engine_state(e) == SECUREIO_STATE_HANDSHAKE);
     secureio_engine_set_callbacks(e, server_msg, server_event, ss);
+    if (w->banner) /* written at once: it must reach the peer, wherever it is */
+        CHECK_EQ_INT(secureio_engine_write(e, 2, (const uint8_t *)"banner", 6, SECUREIO_WRITE_COPY,
+                                           NULL, NULL, w->now),
+                     SECUREIO_OK);
     w->sessions_opened++;
     secureio_acceptor_counters st;
     secureio_acceptor_stats(w->acc, &st);
@@ -664,6 +675,7 @@ static void auth_i_race(void)
     world w;
     world_init(&w, 10, 8, 0, 0, 0);
     w.race_auth_i = 1;
+    w.banner = 1;
     start_all(&w);
     run(&w, w.now + 10 * SEC, SEC, 0, 0);
     run(&w, w.now + 2 * SEC, 0, 0, 0);
@@ -672,6 +684,7 @@ static void auth_i_race(void)
     for (size_t i = 0; i < w.n; i++) {
         CHECK(w.c[i].sent > 0);
         CHECK_EQ_UINT(w.c[i].got, w.c[i].sent);
+        CHECK_EQ_UINT(w.c[i].banners, 1); /* nothing went to the spoofed address */
     }
     CHECK(w.addr_changes >= 10); /* from the spoofed address to the real one */
     world_free(&w);
@@ -706,6 +719,86 @@ static void late_record(void)
     CHECK_EQ_INT(secureio_acceptor_recv(w.acc, rec, sizeof rec, &from, 4, w.now), SECUREIO_OK);
     secureio_acceptor_stats(w.acc, &st);
     CHECK_EQ_UINT(st.dropped[SECUREIO_DROP_NOT_FOR_US], before + 1);
+    world_free(&w);
+}
+
+/* One host with many source ports is one source: the acceptor keys its
+ * buckets on the IP address of a struct sockaddr_in (an IPv6 /64 for a
+ * sockaddr_in6). An attacker that knows the key sends hellos from 512
+ * ports of one address, and answers every cookie from the port it came to:
+ * the answers it gets (each a DH and a signature) stay within that one
+ * source's rate, not the server's whole budget. */
+static void one_host_many_ports(void)
+{
+    world w;
+    world_init(&w, 0, 10, 0, 100, 0);
+    secureio_acceptor_free(w.acc);
+    secureio_acceptor_config ac = SECUREIO_ACCEPTOR_CONFIG_INIT;
+    ac.identity = w.server_id;
+    ac.accept_any_peer = 1;
+    ac.handshake_rate = 100;
+    ac.source_rate = 5;
+    ac.rng = w_rng;
+    ac.rng_ctx = &w;
+    CHECK_EQ_INT(secureio_acceptor_new(&w.acc, &ac, w.now), SECUREIO_OK);
+    uint8_t mk[32];
+    sio_mac_key(mk, w.server_pk);
+    uint64_t auth_r = 0, cookies = 0;
+    for (int step = 0; step < 1000; step++) { /* 10 s, a burst every 10 ms */
+        w.now += 10 * MS;
+        for (int k = 0; k < 20; k++) {
+            struct sockaddr_in from;
+            memset(&from, 0, sizeof from);
+            from.sin_family = AF_INET;
+            from.sin_addr.s_addr = htonl(0x0a010203u);
+            from.sin_port = htons((uint16_t)(20000 + (step * 20 + k) % 512));
+            sio_hs_packet h;
+            uint8_t b[SIO_HS_PACKET_LEN];
+            memset(&h, 0, sizeof h);
+            h.type = SIO_PKT_HELLO;
+            h.version = SIO_VERSION;
+            h.index = (uint32_t)rnd(&w);
+            w_rng(&w, h.e, 32);
+            w_rng(&w, h.n, 32);
+            sio_hs_encode(&h, b);
+            sio_hs_mac_put(b, mk);
+            CHECK_EQ_INT(secureio_acceptor_recv(w.acc, b, sizeof b, &from, sizeof from, w.now),
+                         SECUREIO_OK);
+        }
+        for (;;) { /* the answers: cookies come back at once, with the cookie */
+            uint8_t out[2048], addr[SECUREIO_ADDR_MAX];
+            size_t n = sizeof out, al = sizeof addr;
+            CHECK_EQ_INT(secureio_acceptor_poll(w.acc, out, &n, addr, &al, w.now), SECUREIO_OK);
+            if (n == 0)
+                break;
+            if (out[0] == SIO_PKT_AUTH_R)
+                auth_r++;
+            if (out[0] != SIO_PKT_COOKIE)
+                continue;
+            cookies++;
+            sio_hs_packet c;
+            uint8_t b[SIO_HS_PACKET_LEN];
+            CHECK_EQ_INT(sio_hs_decode(&c, out, n), 0);
+            c.type = SIO_PKT_HELLO;
+            memset(c.mac, 0, sizeof c.mac);
+            sio_hs_encode(&c, b);
+            sio_hs_mac_put(b, mk);
+            CHECK_EQ_INT(secureio_acceptor_recv(w.acc, b, sizeof b, addr, al, w.now), SECUREIO_OK);
+        }
+    }
+    /* Its hellos without a cookie take the server's hello budget (100 a
+     * second: everyone else then needs a cookie, one more round trip); its
+     * hellos with a cookie are answered within this host's share only, 5 a
+     * second whatever the port, so the cookie budget stays for the others. */
+    secureio_acceptor_counters st;
+    secureio_acceptor_stats(w.acc, &st);
+    uint64_t with_cookie = cookies - st.dropped[SECUREIO_DROP_RATE];
+    CHECK(cookies > 1000);
+    CHECK(with_cookie <= 5 * 10 + 5 + 1);
+    CHECK(auth_r <= 100 * 10 + 100 + with_cookie);
+    printf("one host, 512 ports: %llu cookies, %llu answered with a cookie in 10 s "
+           "(its share: 5 a second)\n",
+           (unsigned long long)cookies, (unsigned long long)with_cookie);
     world_free(&w);
 }
 
@@ -754,6 +847,7 @@ int main(void)
     address_change();
     hello_flood();
     one_source_flood();
+    one_host_many_ports();
     auth_i_race();
     late_record();
     lossy_peers();

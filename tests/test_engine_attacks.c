@@ -731,6 +731,92 @@ static void test_forged_cookie(void)
     free_pair(&a, &b);
 }
 
+/* Second review, finding 1: a copy of the real AUTH_R with its ticket
+ * changed (and the mac made again, by someone with the responder's public
+ * key) must not be taken in its place. The ticket is in the associated
+ * data of the AUTH_R's ciphertext: the copy does not open, and the real
+ * AUTH_R after it makes the session. */
+static void test_ticket_tamper(void)
+{
+    peer a, b;
+    uint8_t hello[PKT], ar[PKT], forged[HS], mk[32];
+    make_pair(&a, &b, resp_any);
+    CHECK_EQ_INT(secureio_engine_start(a.e, T0), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_engine_start(b.e, T0), SECUREIO_OK);
+    CHECK_EQ_UINT(poll1(&a, hello, sizeof hello), HS);
+    feed(&b, hello, HS);
+    CHECK_EQ_UINT(poll1(&b, ar, sizeof ar), HS);
+    sio_mac_key(mk, b.pk);
+    for (size_t i = 0; i < SIO_TICKET_LEN; i += 7) {
+        memcpy(forged, ar, HS);
+        forged[SIO_HS_TICKET_OFF + i] ^= 0x20;
+        sio_hs_mac_put(forged, mk);
+        feed(&a, forged, HS);
+    }
+    CHECK_EQ_UINT(a.drops[SECUREIO_DROP_AUTH], (SIO_TICKET_LEN + 6) / 7);
+    feed(&a, ar, HS);
+    run(&a, &b, T0 + 2000 * MS);
+    CHECK_EQ_INT(a.established, 1);
+    CHECK_EQ_INT(b.established, 1);
+    free_pair(&a, &b);
+}
+
+/* Second review, finding 5: an initiator that starts again (its AUTH_I was
+ * never confirmed) sends again, from their start, the messages it had sent
+ * in records of the dropped session, and completes them only once the new
+ * session is confirmed: a fragmented message arrives whole and exact, and
+ * every write completes once, with SECUREIO_OK, after the confirmation. */
+static int drop_b_to_a_records(void *arg, int from, const uint8_t *pkt, size_t len)
+{
+    const uint64_t *until = arg;
+    (void)len;
+    return !(from == 1 && pkt[0] == SIO_PKT_RECORD && *until > 0);
+}
+
+typedef struct completion {
+    int calls, err;
+} completion;
+
+static void on_completion(void *arg, int err, size_t len)
+{
+    completion *c = arg;
+    (void)len;
+    c->calls++;
+    c->err = err;
+}
+
+static void test_restart_resends(void)
+{
+    peer a, b;
+    static uint8_t big[8000];
+    completion d[2];
+    memset(d, 0, sizeof d);
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 13);
+    make_pair(&a, &b, resp_any);
+    CHECK_EQ_INT(secureio_engine_start(a.e, T0), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_engine_start(b.e, T0), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_engine_write(a.e, 3, big, sizeof big, 0, on_completion, &d[0], T0),
+                 SECUREIO_OK);
+    CHECK_EQ_INT(
+        secureio_engine_write(a.e, 3, (const uint8_t *)"small", 5, 0, on_completion, &d[1], T0),
+        SECUREIO_OK);
+    uint64_t block = 1;
+    run_f(&a, &b, T0 + 20000 * MS, drop_b_to_a_records, &block); /* a starts again at 15 s */
+    CHECK_EQ_INT(d[0].calls + d[1].calls, 0);                    /* nothing confirmed yet */
+    CHECK(stats_of(&a).handshakes >= 2);
+    block = 0;
+    run_f(&a, &b, T0 + 25000 * MS, drop_b_to_a_records, &block);
+    CHECK_EQ_INT(a.established, 1);
+    CHECK(d[0].calls == 1 && d[0].err == SECUREIO_OK);
+    CHECK(d[1].calls == 1 && d[1].err == SECUREIO_OK);
+    CHECK_EQ_UINT(b.messages, 2); /* once each, whole, in order */
+    CHECK(msg_is(&b, 0, 3, big, sizeof big));
+    CHECK(msg_is(&b, 1, 3, (const uint8_t *)"small", 5));
+    CHECK_EQ_UINT(stats_of(&b).reassembly_bytes, 0);
+    free_pair(&a, &b);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -744,6 +830,8 @@ int main(void)
     test_auth_i_budget();
     test_auth_i_cycle();
     test_forged_cookie();
+    test_ticket_tamper();
+    test_restart_resends();
     test_identity_probing();
     test_answer_queue();
     CHECK_EQ_UINT(stuck_deadlines, 0);

@@ -76,8 +76,10 @@ typedef struct secureio_acceptor_config {
      * ends by its own timers (or close it in on_session). */
     uint32_t max_sessions;
     /* Handshakes answered per second, for all peers (0: 200), and for each
-     * source address once the server is under load (0: handshake_rate / 8,
-     * at least 1): one address cannot take the others' share. */
+     * source once the server is under load (0: handshake_rate / 8, at least
+     * 1): one source cannot take the others' share. A source is the IPv4
+     * address or IPv6 /64 of a struct sockaddr_in or sockaddr_in6 address
+     * (whatever its port), else the whole address. */
     uint32_t handshake_rate;
     uint32_t source_rate;
     /* Each session's configuration (NULL: the defaults): timers, limits,

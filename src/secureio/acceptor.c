@@ -15,9 +15,11 @@
  */
 #include <secureio/acceptor.h>
 
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/detail.h"
 #include "common/util.h"
@@ -25,9 +27,12 @@
 
 #define SIO_ACC_ANSWERS 64u
 #define SIO_ACC_CACHE 64u
-#define SIO_ACC_ACCEPTED 16384u
-/* Token buckets per source address (a table indexed by a keyed hash of the
- * address: a collision shares a bucket, an eviction gives a full one). */
+/* Token buckets per source (a table indexed by a keyed hash of the source:
+ * a collision shares a bucket; a new source in a slot starts with one
+ * token, not a full bucket, so that taking slots over gains nothing). A
+ * source is an IPv4 address or an IPv6 /64 when the address is a
+ * struct sockaddr_in or sockaddr_in6 (its port aside: one host is one
+ * source, whatever its ports), else the whole address. */
 #define SIO_ACC_SOURCES 4096u
 #define SIO_ACC_DEFAULT_SESSIONS 1024u
 #define SIO_ACC_DEFAULT_RATE 200u
@@ -71,6 +76,16 @@ typedef struct sio_acc_source {
     sio_bucket bucket;
 } sio_acc_source;
 
+/* A table of sessions with open addressing and linear probing, at most
+ * half full; a deletion shifts the entries after it back (no tombstones).
+ * Keyed by the receiver index, or by the (secretly keyed) hash of the
+ * hello that made the session. */
+typedef struct sio_table {
+    sio_session **slot;
+    size_t cap; /* a power of two */
+    int by_hello;
+} sio_table;
+
 struct secureio_acceptor {
     secureio_acceptor_config cfg;
     secureio_config session_cfg;
@@ -80,8 +95,8 @@ struct secureio_acceptor {
     size_t max_packet;
     sio_session **list; /* every session */
     size_t n;
-    sio_session **table; /* by index; size a power of two */
-    size_t table_cap;
+    sio_table by_index; /* records find their session */
+    sio_table by_hello; /* copies of an AUTH_I find the session it made */
     sio_session *ready_head, *ready_tail;
     sio_acc_answer answers[SIO_ACC_ANSWERS];
     size_t answers_head, answers_count;
@@ -110,42 +125,49 @@ static void acc_drop(secureio_acceptor *a, int why, const uint8_t *pk)
     a->cfg.on_event(a->cfg.user, &ev);
 }
 
-static size_t slot_of(const secureio_acceptor *a, uint32_t index)
+static size_t home_of(const sio_table *t, uint32_t index, const uint8_t *hello_id)
 {
-    return (size_t)((index * 2654435761u) & (uint32_t)(a->table_cap - 1));
+    uint32_t h = t->by_hello ? util_load32_le(hello_id) : index * 2654435761u;
+    return (size_t)(h & (uint32_t)(t->cap - 1));
 }
 
-static sio_session *table_find(const secureio_acceptor *a, uint32_t index)
+static size_t home_of_session(const sio_table *t, const sio_session *s)
 {
-    for (size_t i = slot_of(a, index);; i = (i + 1) & (a->table_cap - 1)) {
-        if (a->table[i] == NULL)
+    return home_of(t, s->index, s->hello_id);
+}
+
+static sio_session *table_find(const sio_table *t, uint32_t index, const uint8_t *hello_id)
+{
+    for (size_t i = home_of(t, index, hello_id);; i = (i + 1) & (t->cap - 1)) {
+        const sio_session *s = t->slot[i];
+        if (s == NULL)
             return NULL;
-        if (a->table[i]->index == index)
-            return a->table[i];
+        if (t->by_hello ? memcmp(s->hello_id, hello_id, 16) == 0 : s->index == index)
+            return t->slot[i];
     }
 }
 
-static void table_put(secureio_acceptor *a, sio_session *s)
+static void table_put(sio_table *t, sio_session *s)
 {
-    size_t i = slot_of(a, s->index);
-    while (a->table[i] != NULL)
-        i = (i + 1) & (a->table_cap - 1);
-    a->table[i] = s;
+    size_t i = home_of_session(t, s);
+    while (t->slot[i] != NULL)
+        i = (i + 1) & (t->cap - 1);
+    t->slot[i] = s;
 }
 
-static void table_del(secureio_acceptor *a, const sio_session *s)
+static void table_del(sio_table *t, const sio_session *s)
 {
-    size_t mask = a->table_cap - 1, i = slot_of(a, s->index);
-    while (a->table[i] != s)
+    size_t mask = t->cap - 1, i = home_of_session(t, s);
+    while (t->slot[i] != s)
         i = (i + 1) & mask;
-    a->table[i] = NULL;
+    t->slot[i] = NULL;
     /* shift back the entries after it that probed past the hole */
-    for (size_t j = (i + 1) & mask; a->table[j] != NULL; j = (j + 1) & mask) {
-        size_t home = slot_of(a, a->table[j]->index);
+    for (size_t j = (i + 1) & mask; t->slot[j] != NULL; j = (j + 1) & mask) {
+        size_t home = home_of_session(t, t->slot[j]);
         /* j's entry may move to i when its home is not within (i, j] */
         if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-            a->table[i] = a->table[j];
-            a->table[j] = NULL;
+            t->slot[i] = t->slot[j];
+            t->slot[j] = NULL;
             i = j;
         }
     }
@@ -185,7 +207,8 @@ static void end_session(secureio_acceptor *a, sio_session *s)
     }
     if (a->cfg.on_session_end != NULL)
         a->cfg.on_session_end(a->cfg.user, s->e);
-    table_del(a, s);
+    table_del(&a->by_index, s);
+    table_del(&a->by_hello, s);
     a->list[s->pos] = a->list[a->n - 1];
     a->list[s->pos]->pos = s->pos;
     a->n--;
@@ -275,20 +298,26 @@ int secureio_acceptor_new(secureio_acceptor **out, const secureio_acceptor_confi
     a->max_packet = sc->max_packet_len ? sc->max_packet_len : SECUREIO_DEFAULT_PACKET_LEN;
     a->policy.allowed = cfg->allowed_peers;
     a->policy.any = cfg->accept_any_peer;
-    for (a->table_cap = 16; a->table_cap < 2 * (size_t)a->cfg.max_sessions; a->table_cap *= 2)
-        ;
-    a->table = calloc(a->table_cap, sizeof *a->table);
+    size_t cap = 16;
+    while (cap < 2 * (size_t)a->cfg.max_sessions)
+        cap *= 2;
+    a->by_index.cap = a->by_hello.cap = cap;
+    a->by_hello.by_hello = 1;
+    a->by_index.slot = calloc(cap, sizeof *a->by_index.slot);
+    a->by_hello.slot = calloc(cap, sizeof *a->by_hello.slot);
     a->list = calloc(a->cfg.max_sessions, sizeof *a->list);
     a->sources = calloc(SIO_ACC_SOURCES, sizeof *a->sources);
     randombytes_buf(a->source_key, sizeof a->source_key);
     uint8_t kpsk[SIO_SECRET_LEN];
     sio_psk_key(kpsk, cfg->psk, cfg->psk_len);
     int rc =
-        a->table == NULL || a->list == NULL || a->sources == NULL
+        a->by_index.slot == NULL || a->by_hello.slot == NULL || a->list == NULL ||
+                a->sources == NULL
             ? SECUREIO_ERR_NOMEM
-            : sio_responder_init(&a->resp, cfg->identity, kpsk, cfg->psk_len > 0 ? SIO_OPT_PSK : 0,
-                                 a->cfg.handshake_rate, 60u * 1000000u, cfg->rng, cfg->rng_ctx,
-                                 SIO_ACC_CACHE, SIO_ACC_ACCEPTED, now);
+            : sio_responder_init(
+                  &a->resp, cfg->identity, kpsk, cfg->psk_len > 0 ? SIO_OPT_PSK : 0,
+                  a->cfg.handshake_rate, SIO_ROTATE_MAX_US, cfg->rng, cfg->rng_ctx, SIO_ACC_CACHE,
+                  sio_responder_memory(a->cfg.handshake_rate, SIO_ROTATE_MAX_US), now);
     util_wipe(kpsk, sizeof kpsk);
     if (rc != SECUREIO_OK) {
         secureio_acceptor_free(a);
@@ -298,16 +327,40 @@ int secureio_acceptor_new(secureio_acceptor **out, const secureio_acceptor_confi
     return SECUREIO_OK;
 }
 
-/* The token bucket of a source address. */
+/* The bytes that name the source of an address (see SIO_ACC_SOURCES). */
+static size_t source_of(const void *addr, size_t addr_len, const uint8_t **out)
+{
+    sa_family_t family;
+    if (addr_len >= sizeof(struct sockaddr_in) && addr_len <= sizeof(struct sockaddr_storage)) {
+        memcpy(&family, (const uint8_t *)addr + offsetof(struct sockaddr, sa_family),
+               sizeof family);
+        if (family == AF_INET) {
+            *out = (const uint8_t *)addr + offsetof(struct sockaddr_in, sin_addr);
+            return 4;
+        }
+        if (family == AF_INET6 && addr_len >= sizeof(struct sockaddr_in6)) {
+            *out = (const uint8_t *)addr + offsetof(struct sockaddr_in6, sin6_addr);
+            return 8; /* the /64 */
+        }
+    }
+    *out = addr;
+    return addr_len;
+}
+
+/* The token bucket of a packet's source. */
 static sio_bucket *source_bucket(secureio_acceptor *a, const void *addr, size_t addr_len,
                                  uint64_t now)
 {
     uint8_t id[16];
-    crypto_generichash(id, sizeof id, addr, addr_len, a->source_key, sizeof a->source_key);
+    const uint8_t *src_bytes;
+    size_t n = source_of(addr, addr_len, &src_bytes);
+    crypto_generichash(id, sizeof id, n > 0 ? src_bytes : NULL, n, a->source_key,
+                       sizeof a->source_key);
     sio_acc_source *src = &a->sources[util_load32_le(id) % SIO_ACC_SOURCES];
     if (memcmp(src->id, id, sizeof id) != 0) {
         memcpy(src->id, id, sizeof id);
-        sio_bucket_init(&src->bucket, a->cfg.source_rate, now);
+        src->bucket.tokens = 1000000u; /* one token (millionths): see SIO_ACC_SOURCES */
+        src->bucket.at = now;
     }
     return &src->bucket;
 }
@@ -322,17 +375,10 @@ static void queue_answer(secureio_acceptor *a, const uint8_t *pkt, size_t len, c
     sio_acc_answer *ans = &a->answers[(a->answers_head + a->answers_count) % SIO_ACC_ANSWERS];
     memcpy(ans->pkt, pkt, len);
     ans->len = len;
-    memcpy(ans->addr, addr, addr_len);
+    if (addr_len > 0)
+        memcpy(ans->addr, addr, addr_len);
     ans->addr_len = addr_len;
     a->answers_count++;
-}
-
-static sio_session *find_by_hello(const secureio_acceptor *a, const uint8_t id[16])
-{
-    for (size_t i = 0; i < a->n; i++)
-        if (memcmp(a->list[i]->hello_id, id, 16) == 0)
-            return a->list[i];
-    return NULL;
 }
 
 /* Keeps a record for no session (unauthenticated: it changes nothing but
@@ -362,7 +408,8 @@ static void early_keep(secureio_acceptor *a, uint32_t index, const uint8_t *pkt,
     r->at = now;
     r->len = len;
     memcpy(r->data, pkt, len);
-    memcpy(r->addr, addr, addr_len);
+    if (addr_len > 0)
+        memcpy(r->addr, addr, addr_len);
     r->addr_len = addr_len;
     a->n_early++;
 }
@@ -411,7 +458,7 @@ static void new_session(secureio_acceptor *a, sio_hs_result *res, const uint8_t 
         acc_drop(a, SECUREIO_DROP_RATE, NULL);
         return;
     }
-    if (table_find(a, res->index_r) != NULL) {
+    if (table_find(&a->by_index, res->index_r, NULL) != NULL) {
         acc_drop(a, SECUREIO_DROP_STALE, NULL); /* an index in use: the peer starts again */
         return;
     }
@@ -427,11 +474,13 @@ static void new_session(secureio_acceptor *a, sio_hs_result *res, const uint8_t 
     s->acc = a;
     s->index = res->index_r;
     memcpy(s->hello_id, res->hello_id, 16);
-    memcpy(s->addr, addr, addr_len);
+    if (addr_len > 0)
+        memcpy(s->addr, addr, addr_len);
     s->addr_len = addr_len;
     s->pos = a->n;
     a->list[a->n++] = s;
-    table_put(a, s);
+    table_put(&a->by_index, s);
+    table_put(&a->by_hello, s);
     s->e->ready_fn = engine_ready;
     s->e->ready_ctx = s;
     a->stats.sessions_made++;
@@ -480,10 +529,10 @@ static void handshake_in(secureio_acceptor *a, const uint8_t *pkt, size_t len, c
         return;
     }
     sio_hs_result res;
-    int why = sio_responder_auth_i(&a->resp, &p, pkt, &a->policy, now, &res);
+    int why = sio_responder_auth_i(&a->resp, &p, pkt, &a->policy, &res);
     if (why == SECUREIO_DROP_REPLAY) {
         /* the AUTH_I of a session we made: its CONFIRM was lost */
-        sio_session *s = find_by_hello(a, res.hello_id);
+        sio_session *s = table_find(&a->by_hello, 0, res.hello_id);
         if (s == NULL) {
             acc_drop(a, why, NULL);
         } else if (!s->confirmed) {
@@ -532,7 +581,7 @@ int secureio_acceptor_recv(secureio_acceptor *a, const uint8_t *pkt, size_t len,
         acc_drop(a, SECUREIO_DROP_MALFORMED, NULL);
         return SECUREIO_OK;
     }
-    if ((s = table_find(a, h.index)) == NULL) {
+    if ((s = table_find(&a->by_index, h.index, NULL)) == NULL) {
         early_keep(a, h.index, pkt, len, addr, addr_len, now);
         return SECUREIO_OK;
     }
@@ -546,10 +595,12 @@ static void record_in(secureio_acceptor *a, sio_session *s, const uint8_t *pkt, 
     int authentic = sio_packet_in(s->e, pkt, len, now);
     if (authentic)
         s->confirmed = 1;
-    if (authentic == 2 && (addr_len != s->addr_len || memcmp(addr, s->addr, addr_len) != 0)) {
+    if (authentic == 2 &&
+        (addr_len != s->addr_len || (addr_len > 0 && memcmp(addr, s->addr, addr_len) != 0))) {
         /* the peer moved (its newest record comes from elsewhere; a late or
          * re-sent older one moves nothing): its records go there now */
-        memcpy(s->addr, addr, addr_len);
+        if (addr_len > 0)
+            memcpy(s->addr, addr, addr_len);
         s->addr_len = addr_len;
         a->stats.address_changes++;
         secureio_engine_path_changed(s->e, now);
@@ -673,7 +724,8 @@ void secureio_acceptor_free(secureio_acceptor *a)
     sio_responder_clear(&a->resp);
     for (size_t i = 0; i < SIO_ACC_EARLY; i++)
         free(a->early[i].data);
-    free(a->table);
+    free(a->by_index.slot);
+    free(a->by_hello.slot);
     free(a->list);
     free(a->sources);
     util_wipe(a, sizeof *a);

@@ -279,10 +279,12 @@ int secureio_engine_start(secureio_engine *e, uint64_t now)
         return SECUREIO_ERR_ARG;
     if (e->state != SECUREIO_STATE_NEW)
         return SECUREIO_ERR_STATE;
-    /* the responder's secret rotates with the rekey interval */
+    /* the responder's secret rotates with the rekey interval, at least every
+     * minute (it can open the tickets of the hellos it answered) */
+    uint64_t rotate = e->rekey_interval < SIO_ROTATE_MAX_US ? e->rekey_interval : SIO_ROTATE_MAX_US;
     int rc = sio_responder_init(&e->resp, e->cfg.identity, e->kpsk, e->opts, e->cfg.handshake_rate,
-                                e->rekey_interval, e->cfg.rng, e->cfg.rng_ctx, SIO_HS_CACHE,
-                                SIO_HS_ACCEPTED, now);
+                                rotate, e->cfg.rng, e->cfg.rng_ctx, SIO_HS_CACHE,
+                                sio_responder_memory(e->cfg.handshake_rate, rotate), now);
     if (rc != SECUREIO_OK)
         return rc;
     e->hs_deadline = sio_after(now, e->hs_timeout);

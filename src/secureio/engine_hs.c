@@ -186,7 +186,7 @@ static void on_auth_i(secureio_engine *e, const sio_hs_packet *p, const uint8_t 
         sio_drop(e, SECUREIO_DROP_STALE);
         return;
     }
-    int why = sio_responder_auth_i(&e->resp, p, pkt, &e->policy, now, &res);
+    int why = sio_responder_auth_i(&e->resp, p, pkt, &e->policy, &res);
     if (why == 0 && e->established && sodium_memcmp(res.peer, e->peer_pk, 32) != 0)
         why = SECUREIO_DROP_PEER; /* a session's peer never changes */
     if (why < 0) {

@@ -157,6 +157,11 @@ struct secureio_engine {
     /* messages */
     sio_sendq q;
     int completing; /* inside the completions of a record (engine_record.c) */
+    /* an initiator's messages sent in records before the responder confirmed
+     * the session: their completions wait for it (a restart sends them
+     * again) */
+    size_t q_held;
+    int peer_heard; /* a responder: an authentic record came from the initiator */
     sio_reasm ra;
     handler *handlers; /* sorted by channel */
     size_t n_handlers, cap_handlers;
@@ -267,6 +272,11 @@ int sio_record_next(secureio_engine *e, uint8_t *out, size_t *out_len, uint64_t 
 /* 1 when an initiator may send no more records until the responder
  * confirms the session (datagrams: it keeps only SIO_EARLY_RECORDS). */
 int sio_records_blocked(const secureio_engine *e);
+/* 1 when a datagram responder has not yet had an authentic record from the
+ * initiator: it sends control records only (the initiator sends one as
+ * soon as it is confirmed), so that nothing goes to an address an attacker
+ * raced ahead (an acceptor learns the peer's address from that record). */
+int sio_peer_unheard(const secureio_engine *e);
 /* A record of one frame (SIO_FRAME_CLOSE for an immediate close,
  * SIO_FRAME_CONFIRM), padded as control records are, sealed into out
  * (SIO_FINAL_LEN bytes of room): SECUREIO_OK, or SECUREIO_ERR_STATE

@@ -114,7 +114,7 @@ void sio_pmtu_path_changed(secureio_engine *e, uint64_t now)
 
 int sio_pmtu_probe_due(secureio_engine *e, uint64_t now, uint64_t *id, size_t *size)
 {
-    if (!e->pmtu.send_probe || e->pmtu.probing == 0 || e->auth_i_unconfirmed)
+    if (!e->pmtu.send_probe || e->pmtu.probing == 0 || e->auth_i_unconfirmed || sio_peer_unheard(e))
         return 0;
     e->pmtu.send_probe = 0;
     e->pmtu.probe_at = sio_after(now, e->rtx_base);

@@ -123,6 +123,9 @@ int sio_install_session(secureio_engine *e, int initiator, const uint8_t hs[SIO_
     memcpy(e->peer_pk, peer, 32);
     memcpy(e->th, th, SIO_SECRET_LEN);
     sio_reasm_clear(&e->ra); /* messages in progress belong to an old session */
+    sio_sendq_rewind(&e->q); /* and so do the pieces of ours sent in it */
+    e->q_held = 0;
+    e->peer_heard = 0;
     e->established = 1;
     e->rekey_at = sio_after(now, e->rekey_interval);
     e->key_expires = sio_after(now, e->key_lifetime);
@@ -153,13 +156,18 @@ void sio_session_drop(secureio_engine *e)
     util_wipe(e->auth_i_pkt, sizeof e->auth_i_pkt);
     util_wipe(e->peer_pk, sizeof e->peer_pk);
     sio_reasm_clear(&e->ra);
+    sio_sendq_rewind(&e->q); /* what was sent in the dropped session goes again */
+    e->q_held = 0;
     e->established = 0;
+    e->peer_heard = 0;
     e->auth_i_unconfirmed = 0;
     e->send_auth_i = 0;
     e->send_confirm = 0;
     e->early_sent = 0;
     e->epoch = 0;
 }
+
+static void complete(secureio_engine *e, size_t done);
 
 /* --------------------------------------------------------------- receive */
 
@@ -263,10 +271,20 @@ int sio_record_in(secureio_engine *e, const uint8_t *pkt, size_t len, uint64_t n
         e->rk_confirm_pending = 0; /* the responder uses the new keys */
         e->rx_prev.expires = sio_after(now, e->key_grace);
     }
+    if (!e->initiator)
+        e->peer_heard = 1; /* a datagram responder may send messages now */
     if (e->auth_i_unconfirmed && k == &e->rx_cur) {
         e->auth_i_unconfirmed = 0; /* the responder holds the session keys */
         e->send_auth_i = 0;
+        if (!e->cfg.stream)
+            e->send_confirm = 1; /* an authentic record at once: the responder learns
+                                    where we are, and may send */
         session_up(e, now);
+        if (e->state != SECUREIO_STATE_CLOSED && e->q_held > 0) {
+            size_t held = e->q_held; /* what went in early records arrived now */
+            e->q_held = 0;
+            complete(e, held);
+        }
         if (e->state == SECUREIO_STATE_CLOSED)
             return result;
     }
@@ -388,10 +406,15 @@ int sio_records_blocked(const secureio_engine *e)
     return e->auth_i_unconfirmed && !e->cfg.stream && e->early_sent >= SIO_EARLY_RECORDS;
 }
 
+int sio_peer_unheard(const secureio_engine *e)
+{
+    return e->established && !e->initiator && !e->cfg.stream && !e->peer_heard;
+}
+
 uint64_t sio_messages_due(const secureio_engine *e)
 {
-    const sio_msg *m = sio_sendq_at(&e->q, 0);
-    if (m == NULL || !e->established || sio_records_blocked(e))
+    const sio_msg *m = sio_sendq_at(&e->q, e->q_held);
+    if (m == NULL || !e->established || sio_records_blocked(e) || sio_peer_unheard(e))
         return UINT64_MAX;
     if (e->state == SECUREIO_STATE_CLOSING || e->q.syncs > 0 || e->send_delay == 0 ||
         e->q.bytes >= e->packet_size - SIO_RECORD_HEADER_LEN - SIO_RECORD_TAG_LEN)
@@ -401,11 +424,11 @@ uint64_t sio_messages_due(const secureio_engine *e)
 
 /* Packs queued messages after the w bytes of frames at s->pt (room cap).
  * Returns the bytes written; *done gets how many messages at the head of
- * the queue are now sent whole. */
+ * the queue are now sent whole (the held ones included). */
 static size_t pack_messages(secureio_engine *e, sealer *s, size_t cap, size_t w, size_t *done)
 {
-    size_t i = 0;
-    *done = 0;
+    size_t i = e->q_held; /* (held messages were sent already) */
+    *done = i;
     for (;;) {
         sio_msg *m = sio_sendq_at(&e->q, i);
         if (m == NULL)
@@ -511,7 +534,8 @@ int sio_record_next(secureio_engine *e, uint8_t *out, size_t *out_len, uint64_t 
         w = control_frames(e, pt, cap);
     }
     int control = w > 0;
-    int messages = !probing && e->q.count > 0 && (control || sio_messages_due(e) <= now);
+    int messages = !probing && e->q.count > e->q_held && !sio_peer_unheard(e) &&
+                   (control || sio_messages_due(e) <= now);
     int closing = !probing && e->send_close;
     int keepalive = !control && !messages && e->keepalive != 0 && now >= e->last_tx &&
                     now - e->last_tx >= e->keepalive;
@@ -560,7 +584,10 @@ int sio_record_next(secureio_engine *e, uint8_t *out, size_t *out_len, uint64_t 
     if (e->auth_i_unconfirmed)
         e->early_sent++;
     sio_pmtu_sent(e, rec_len);
-    complete(e, done);
+    if (e->auth_i_unconfirmed)
+        e->q_held = done; /* completed once the responder confirms the session */
+    else
+        complete(e, done);
     if (e->tx.counter >= SIO_REKEY_AFTER_PACKETS && e->rk == REKEY_NONE)
         (void)sio_rekey_start(e, now);
     if (close_after)

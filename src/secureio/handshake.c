@@ -138,15 +138,16 @@ void sio_cookie(uint8_t cookie[32], const uint8_t secret[32], const uint8_t *add
     sio_kdf_keyed(secret, in, UTIL_ARRAY_LEN(in), cookie, 32);
 }
 
-/* The ticket's key and its nonce for a hello. */
+/* The ticket's key and its nonce for a hello (each from its own key). */
 static void ticket_key(uint8_t key[32], uint8_t nonce[SIO_XNONCE_LEN], const uint8_t secret[32],
                        const uint8_t hello[70])
 {
-    static const uint8_t label[] = {'n', 'o', 'n', 'c', 'e'};
-    sio_bytes s = {secret, 32};
+    uint8_t nk[32];
+    sio_bytes s = {secret, 32}, h = {hello, 70};
     sio_kdf_derive("secureio v2 ticket", &s, 1, key, 32);
-    sio_bytes in[] = {{label, sizeof label}, {hello, 70}};
-    sio_kdf_keyed(key, in, UTIL_ARRAY_LEN(in), nonce, SIO_XNONCE_LEN);
+    sio_kdf_derive("secureio v2 ticket nonce", &s, 1, nk, 32);
+    sio_kdf_keyed(nk, &h, 1, nonce, SIO_XNONCE_LEN);
+    util_wipe(nk, sizeof nk);
 }
 
 void sio_ticket_seal(uint8_t ticket[SIO_TICKET_LEN], const uint8_t secret[32],

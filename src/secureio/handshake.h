@@ -72,9 +72,10 @@ void sio_cookie(uint8_t cookie[32], const uint8_t secret[32], const uint8_t *add
                 uint16_t opts_i, uint32_t idx_i, const uint8_t e_i[32], const uint8_t n_i[32]);
 
 /* The responder's ticket for a hello (hello: the 70 bytes options, index,
- * e, n that name it): XAEAD with the key derive("secureio v2 ticket", S)
- * and the nonce keyed(that key, "nonce" || hello)[0..24), associated data
- * the hello, plaintext HS || TH || LE32(idx_R). Open: 0, or -1 when it does
+ * e, n that name it): XChaCha20-Poly1305 with the key
+ * derive("secureio v2 ticket", S), the nonce
+ * keyed(derive("secureio v2 ticket nonce", S), hello)[0..24), associated
+ * data the hello, plaintext HS || TH || LE32(idx_R). Open: 0, or -1 when it does
  * not open under that secret (the outputs are then zero). */
 void sio_ticket_seal(uint8_t ticket[SIO_TICKET_LEN], const uint8_t secret[32],
                      const uint8_t hello[70], const uint8_t hs[SIO_SECRET_LEN],

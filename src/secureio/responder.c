@@ -51,6 +51,16 @@ int sio_policy_allows(const sio_policy *p, const uint8_t pk[32])
 
 /* ---------------------------------------------------------------- AUTH */
 
+/* The associated data of an AUTH packet's ciphertext: its first 104 bytes
+ * and its ticket (so that nobody can change the ticket an AUTH_R carries). */
+#define SIO_AUTH_AD_LEN (SIO_HS_HEADER_LEN + SIO_TICKET_LEN)
+
+static void auth_ad(uint8_t ad[SIO_AUTH_AD_LEN], const uint8_t pkt[SIO_HS_PACKET_LEN])
+{
+    memcpy(ad, pkt, SIO_HS_HEADER_LEN);
+    memcpy(ad + SIO_HS_HEADER_LEN, pkt + SIO_HS_TICKET_OFF, SIO_TICKET_LEN);
+}
+
 void sio_hs_mac_put(uint8_t pkt[SIO_HS_PACKET_LEN], const uint8_t mac_key[32])
 {
     sio_mac(pkt + SIO_HS_MAC_OFF, mac_key, pkt, SIO_HS_MAC_OFF);
@@ -77,10 +87,12 @@ int sio_auth_seal(const secureio_identity *id, const uint8_t my_pk[32], sio_hs_p
         rc = sio_record_key_init(&k, km, km + 32);
     }
     if (rc == SECUREIO_OK) {
+        uint8_t ad[SIO_AUTH_AD_LEN];
         memset(p->ct, 0, sizeof p->ct);
         memset(p->mac, 0, sizeof p->mac);
         sio_hs_encode(p, out);
-        rc = sio_record_seal(&k, out + SIO_HS_HEADER_LEN, 0, out, SIO_HS_HEADER_LEN, pt, sizeof pt);
+        auth_ad(ad, out);
+        rc = sio_record_seal(&k, out + SIO_HS_HEADER_LEN, 0, ad, sizeof ad, pt, sizeof pt);
     }
     if (rc == SECUREIO_OK) {
         sio_hs_mac_put(out, mac_key);
@@ -102,10 +114,12 @@ int sio_auth_open(const uint8_t pkt[SIO_HS_PACKET_LEN], const uint8_t hs[SIO_SEC
     int why = 0;
     if (opened != NULL)
         *opened = 0;
+    uint8_t ad[SIO_AUTH_AD_LEN];
+    auth_ad(ad, pkt);
     sio_auth_keymat(km, hs, from_initiator);
     if (sio_record_key_init(&k, km, km + 32) != SECUREIO_OK ||
-        sio_record_open(&k, pt, 0, pkt, SIO_HS_HEADER_LEN, pkt + SIO_HS_HEADER_LEN,
-                        SIO_AUTH_CT_LEN) != SECUREIO_OK) {
+        sio_record_open(&k, pt, 0, ad, sizeof ad, pkt + SIO_HS_HEADER_LEN, SIO_AUTH_CT_LEN) !=
+            SECUREIO_OK) {
         why = SECUREIO_DROP_AUTH;
     } else {
         if (opened != NULL)
@@ -156,17 +170,18 @@ int sio_responder_init(sio_responder *r, const secureio_identity *id,
     r->rng = rng;
     r->rng_ctx = rng_ctx;
     r->cache = calloc(n_cache, sizeof *r->cache);
-    r->accepted = calloc(cap_accepted, sizeof *r->accepted);
-    if (r->cache == NULL || r->accepted == NULL) {
+    if (r->cache == NULL) {
         sio_responder_clear(r);
         return SECUREIO_ERR_NOMEM;
     }
     r->n_cache = n_cache;
-    r->cap_accepted = cap_accepted;
+    r->max_accepted = cap_accepted; /* the table grows to it as hellos are used */
     sio_bucket_init(&r->tb_hello, rate, now);
     sio_bucket_init(&r->tb_cookie, rate, now);
     r->rotate_at = now > UINT64_MAX - rotate_interval ? UINT64_MAX : now + rotate_interval;
     int rc = rng_fill(r, r->secret, sizeof r->secret);
+    if (rc == SECUREIO_OK)
+        rc = rng_fill(r, r->id_key, sizeof r->id_key);
     if (rc != SECUREIO_OK)
         sio_responder_clear(r);
     return rc;
@@ -178,7 +193,7 @@ void sio_responder_clear(sio_responder *r)
         util_wipe(r->cache, r->n_cache * sizeof *r->cache);
         free(r->cache);
     }
-    free(r->accepted);
+    free(r->used);
     util_wipe(r, sizeof *r);
 }
 
@@ -193,6 +208,62 @@ static const uint8_t *secret_of(const sio_responder *r, uint64_t gen)
     return NULL;
 }
 
+/* ------------------------------------------- the memory of used hellos */
+
+/* An open-addressing set of the keyed hashes of used hellos (the key is
+ * secret: nobody can aim hellos at one slot), at most half full, grown by
+ * doubling up to what max_accepted needs. */
+static size_t used_slot(const sio_responder *r, const uint8_t id[16])
+{
+    return (size_t)util_load32_le(id) & (r->used_cap - 1);
+}
+
+static int used_find(const sio_responder *r, const uint8_t id[16])
+{
+    if (r->used_cap == 0)
+        return 0;
+    for (size_t i = used_slot(r, id);; i = (i + 1) & (r->used_cap - 1)) {
+        if (!r->used[i].in_use)
+            return 0;
+        if (memcmp(r->used[i].id, id, 16) == 0)
+            return 1;
+    }
+}
+
+static void used_put(sio_responder *r, const sio_accepted *a)
+{
+    size_t i = used_slot(r, a->id);
+    while (r->used[i].in_use)
+        i = (i + 1) & (r->used_cap - 1);
+    r->used[i] = *a;
+}
+
+/* Rebuilds the set with the live entries, in a table of cap slots. */
+static int used_rehash(sio_responder *r, size_t cap)
+{
+    sio_accepted *old = r->used, *t = calloc(cap, sizeof *t);
+    size_t old_cap = r->used_cap;
+    if (t == NULL)
+        return SECUREIO_ERR_NOMEM;
+    r->used = t;
+    r->used_cap = cap;
+    r->n_used = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].in_use && secret_of(r, old[i].gen) != NULL) {
+            used_put(r, &old[i]);
+            r->n_used++;
+        }
+    free(old);
+    return SECUREIO_OK;
+}
+
+static void used_rebuild(sio_responder *r)
+{
+    /* (without memory to rebuild, the dead entries stay: they only cost room) */
+    if (r->used_cap > 0)
+        (void)used_rehash(r, r->used_cap);
+}
+
 /* A new secret: answers made with the one before stay valid one period. */
 static int rotate(sio_responder *r, uint64_t now)
 {
@@ -203,11 +274,7 @@ static int rotate(sio_responder *r, uint64_t now)
     for (size_t i = 0; i < r->n_cache; i++)
         if (r->cache[i].used && secret_of(r, r->cache[i].gen) == NULL)
             util_wipe(&r->cache[i], sizeof r->cache[i]);
-    size_t w = 0;
-    for (size_t i = 0; i < r->n_accepted; i++)
-        if (secret_of(r, r->accepted[i].gen) != NULL)
-            r->accepted[w++] = r->accepted[i];
-    r->n_accepted = w;
+    used_rebuild(r); /* the hellos of the dead secret need no remembering */
     return rng_fill(r, r->secret, 32);
 }
 
@@ -353,25 +420,31 @@ int sio_responder_hello(sio_responder *r, const sio_hs_packet *p,
     return 1;
 }
 
-/* Remembers a hello as used (until its secret is gone). When the memory is
- * full, two new secrets make every hello answered before dead, so that none
- * needs remembering. */
-static int remember(sio_responder *r, const uint8_t id[16], uint64_t now)
+/* Remembers a hello as used (until its secret is gone). The memory is
+ * sized so that the hellos one secret period can answer fit; if it is full
+ * all the same, the AUTH_I is refused (SECUREIO_DROP_RATE) rather than let
+ * a hello be used twice or flush the secrets. */
+static int remember(sio_responder *r, const uint8_t id[16])
 {
-    if (r->n_accepted == r->cap_accepted) {
-        util_wipe(r->accepted, r->cap_accepted * sizeof *r->accepted);
-        r->n_accepted = 0;
-        int rc = rotate(r, now);
-        return rc == SECUREIO_OK ? rotate(r, now) : rc;
+    if (r->n_used >= r->max_accepted)
+        return SECUREIO_DROP_RATE;
+    if ((r->n_used + 1) * 2 > r->used_cap) {
+        size_t cap = r->used_cap ? r->used_cap * 2 : 64;
+        if (used_rehash(r, cap) != SECUREIO_OK)
+            return SECUREIO_DROP_RATE;
     }
-    r->accepted[r->n_accepted].gen = r->gen; /* at most as old as its secret */
-    memcpy(r->accepted[r->n_accepted].id, id, 16);
-    r->n_accepted++;
-    return SECUREIO_OK;
+    sio_accepted a;
+    memset(&a, 0, sizeof a);
+    a.in_use = 1;
+    a.gen = r->gen; /* at most as old as its secret */
+    memcpy(a.id, id, 16);
+    used_put(r, &a);
+    r->n_used++;
+    return 0;
 }
 
 int sio_responder_auth_i(sio_responder *r, const sio_hs_packet *p,
-                         const uint8_t pkt[SIO_HS_PACKET_LEN], const sio_policy *pol, uint64_t now,
+                         const uint8_t pkt[SIO_HS_PACKET_LEN], const sio_policy *pol,
                          sio_hs_result *res)
 {
     uint8_t id[SIO_HELLO_ID_LEN];
@@ -382,10 +455,9 @@ int sio_responder_auth_i(sio_responder *r, const sio_hs_packet *p,
         return SECUREIO_DROP_OPTIONS;
     hello_id_bytes(id, p);
     sio_bytes in = {id, SIO_HELLO_ID_LEN};
-    sio_kdf_keyed(r->mac_key, &in, 1, res->hello_id, 16);
-    for (size_t i = 0; i < r->n_accepted; i++)
-        if (memcmp(r->accepted[i].id, res->hello_id, 16) == 0)
-            return SECUREIO_DROP_REPLAY; /* that hello was used already */
+    sio_kdf_keyed(r->id_key, &in, 1, res->hello_id, 16);
+    if (used_find(r, res->hello_id))
+        return SECUREIO_DROP_REPLAY; /* that hello was used already */
     /* Our ticket gives HS, TH and our index back (current secret or the one
      * before): no Diffie-Hellman, so no rate limit, and a forgery costs two
      * AEAD opens. */
@@ -405,9 +477,9 @@ int sio_responder_auth_i(sio_responder *r, const sio_hs_packet *p,
         /* authentic: whoever sent it holds this hello's keys. It is used up,
          * whatever its signature and identity: no session twice, no second
          * signature check for one hello. */
-        int rc = remember(r, res->hello_id, now);
-        if (rc != SECUREIO_OK)
-            why = rc;
+        int full = remember(r, res->hello_id);
+        if (full != 0)
+            why = full;
     }
     if (why != 0) {
         util_wipe(res->hs, sizeof res->hs);

@@ -90,8 +90,9 @@ typedef struct sio_answer_cache {
 } sio_answer_cache;
 
 typedef struct sio_accepted {
+    int in_use;
     uint64_t gen;
-    uint8_t id[16]; /* keyed hash of the hello */
+    uint8_t id[16]; /* keyed hash of the hello (a secret key) */
 } sio_accepted;
 
 typedef struct sio_responder {
@@ -108,18 +109,31 @@ typedef struct sio_responder {
     sio_bucket tb_hello, tb_cookie;
     sio_answer_cache *cache;
     size_t n_cache, cache_next;
-    sio_accepted *accepted;
-    size_t n_accepted, cap_accepted;
+    uint8_t id_key[32];      /* keys the hashes of used hellos */
+    sio_accepted *used;      /* a hash set of used hellos */
+    size_t n_used, used_cap; /* entries; slots (a power of two) */
+    size_t max_accepted;     /* the most entries it may hold */
     uint64_t cookies_sent;
 } sio_responder;
 
 /* The responder of an identity, with n_cache cached answers and room to
- * remember cap_accepted hellos. SECUREIO_OK, _ERR_NOMEM, _ERR_CRYPTO. */
+ * remember up to cap_accepted used hellos (allocated as they come; size it
+ * from the rate: sio_responder_memory). SECUREIO_OK, _ERR_NOMEM,
+ * _ERR_CRYPTO. */
 int sio_responder_init(sio_responder *r, const secureio_identity *id,
                        const uint8_t kpsk[SIO_SECRET_LEN], uint16_t opts, uint32_t rate,
                        uint64_t rotate_interval, secureio_rng_fn rng, void *rng_ctx, size_t n_cache,
                        size_t cap_accepted, uint64_t now);
 void sio_responder_clear(sio_responder *r);
+/* How many used hellos a responder answering `rate` hellos a second (and
+ * as many with cookies) over a secret's life (two rotations, and a
+ * second's burst) may have to remember: sized so that it cannot fill. */
+#define SIO_ROTATE_MAX_US (60u * 1000000ull)
+static inline size_t sio_responder_memory(uint32_t rate, uint64_t rotate_interval_us)
+{
+    uint64_t s = rotate_interval_us / 1000000u;
+    return (size_t)(2u * (uint64_t)rate * (2u * s + 2u));
+}
 /* 1 once initialised (an acceptor's sessions have none of their own). */
 int sio_responder_ready(const sio_responder *r);
 /* Replaces the secret when its interval is over. */
@@ -154,11 +168,10 @@ typedef struct sio_hs_result {
 /* Checks an AUTH_I: 0 and res (wipe it after use), or a drop reason
  * (SECUREIO_DROP_PEER: the refused identity in res->peer;
  * SECUREIO_DROP_REPLAY: its hello was used already, res->hello_id says
- * which). An AUTH_I that opens uses its hello up, accepted or not.
- * SECUREIO_ERR_CRYPTO (negative) when the memory of used hellos was full
- * and the secret could not be replaced. */
+ * which; SECUREIO_DROP_RATE: the memory of used hellos is full). An AUTH_I
+ * that opens uses its hello up, accepted or not. */
 int sio_responder_auth_i(sio_responder *r, const sio_hs_packet *p,
-                         const uint8_t pkt[SIO_HS_PACKET_LEN], const sio_policy *pol, uint64_t now,
+                         const uint8_t pkt[SIO_HS_PACKET_LEN], const sio_policy *pol,
                          sio_hs_result *res);
 
 #endif /* SECUREIO_RESPONDER_H */

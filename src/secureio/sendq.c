@@ -135,6 +135,15 @@ void sio_sendq_pop(sio_sendq *q, sio_msg *out)
     q->count--;
 }
 
+void sio_sendq_rewind(sio_sendq *q)
+{
+    for (size_t i = 0; i < q->count; i++) {
+        sio_msg *m = &q->ring[(q->head + i) & (q->cap - 1)];
+        q->bytes += m->sent;
+        m->sent = 0;
+    }
+}
+
 void sio_sendq_fail(sio_sendq *q, int err)
 {
     while (q->count > 0) {

@@ -59,6 +59,10 @@ static inline sio_msg *sio_sendq_at(const sio_sendq *q, size_t i)
  * is the caller's to call: *out gets its done, arg and len. */
 void sio_sendq_pop(sio_sendq *q, sio_msg *out);
 
+/* Every message goes again from its start (a new session): what was sealed
+ * of it before counts for nothing. */
+void sio_sendq_rewind(sio_sendq *q);
+
 /* Removes every message, completing each with err. */
 void sio_sendq_fail(sio_sendq *q, int err);
 
