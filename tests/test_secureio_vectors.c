@@ -239,9 +239,9 @@ int main(void)
     CHECK_EQ_INT(secureio_engine_new(&a.e, &ca), SECUREIO_OK);
     CHECK_EQ_INT(secureio_engine_new(&b.e, &cb), SECUREIO_OK);
     drawer = "B";
-    CHECK_EQ_INT(secureio_engine_start(b.e, T0), SECUREIO_OK); /* B's secret S */
+    CHECK_EQ_INT(secureio_engine_start(b.e, T0), SECUREIO_OK); /* B's S and used-hello key */
     drawer = "A";
-    CHECK_EQ_INT(secureio_engine_start(a.e, T0), SECUREIO_OK); /* A's e_I, n_I, idx_I */
+    CHECK_EQ_INT(secureio_engine_start(a.e, T0), SECUREIO_OK); /* A's two; e_I, n_I, idx_I */
     pump(&a, &b);
     CHECK(secureio_engine_state(a.e) == SECUREIO_STATE_ESTABLISHED);
     CHECK(secureio_engine_state(b.e) == SECUREIO_STATE_ESTABLISHED);
