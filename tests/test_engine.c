@@ -303,6 +303,7 @@ static void test_config(void)
     CHECK(strcmp(secureio_strerror(SECUREIO_ERR_AGAIN), "unknown error") != 0);
     CHECK(strcmp(secureio_strerror(SECUREIO_ERR_KEY_EXPIRED), "unknown error") != 0);
     CHECK(strcmp(secureio_strerror(SECUREIO_ERR_PERMISSIONS), "unknown error") != 0);
+    CHECK(strcmp(secureio_strerror(SECUREIO_ERR_TRANSPORT), "unknown error") != 0);
     /* misuse of a live engine */
     uint8_t pkt[PKT];
     size_t n = sizeof pkt;

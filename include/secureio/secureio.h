@@ -47,7 +47,9 @@ enum secureio_error {
     SECUREIO_ERR_CLOSED = -14,       /* the session is closed */
     SECUREIO_ERR_AGAIN = -15,        /* would block: the send queue is full (try after poll) */
     SECUREIO_ERR_KEY_EXPIRED = -16,  /* the session's keys outlived their lifetime: no rekey */
-    SECUREIO_ERR_PERMISSIONS = -17   /* a private key file others may read (chmod 600) */
+    SECUREIO_ERR_PERMISSIONS = -17,  /* a private key file others may read (chmod 600) */
+    SECUREIO_ERR_TRANSPORT = -18     /* the transport ended or failed before the peer's
+                                        authenticated close (a cut connection) */
 };
 
 /* A static English sentence for an error code (never NULL). */

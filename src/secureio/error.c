@@ -31,6 +31,8 @@ const char *secureio_strerror(int err)
         return "the session's keys expired: no rekey completed within their lifetime";
     case SECUREIO_ERR_PERMISSIONS:
         return "the private key file is readable by others (it must be mode 600, as ssh requires)";
+    case SECUREIO_ERR_TRANSPORT:
+        return "the connection ended or failed without the peer's authenticated close";
     default: return "unknown error";
     }
 }
