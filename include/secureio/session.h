@@ -106,6 +106,10 @@ typedef struct secureio_session_options {
      * does the listener itself (packets for no session, refused peers). */
     secureio_event_fn on_event;
     void *user;
+    /* 1: plain UDP datagrams, without segmentation offload (GSO) on send
+     * and coalescing (GRO) on receive, which are used where the kernel has
+     * them: for comparisons, or a path that mishandles them. */
+    int no_udp_offload;
     /* Advanced: a whole engine configuration to start from (its identity,
      * peers, psk, stream and callbacks are set by the session). NULL: the
      * defaults with the fields above. Every pointer here (identity, keys,
@@ -118,7 +122,7 @@ typedef struct secureio_session_options {
 #define SECUREIO_SESSION_OPTIONS_INIT                                                              \
     {                                                                                              \
         SECUREIO_SESSION_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0,    \
-            NULL, 0, NULL, NULL, NULL                                                              \
+            NULL, 0, NULL, NULL, 0, NULL                                                           \
     }
 
 /* ------------------------------------------------------------- sessions */

@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "engine_internal.h"
 #include "session_internal.h"
+#include "udp.h"
 
 struct secureio_listener {
     sio_item item;
@@ -42,6 +43,7 @@ struct secureio_listener {
     uint8_t *out;
     size_t out_len, out_off, out_cap;
     int out_blocked;
+    int gso, gro; /* UDP: segmented sends, coalesced receives (udp.h) */
 };
 
 /* Stream connections whose handshake is not done yet, at most: more wait
@@ -123,6 +125,11 @@ void sio_listener_forget(secureio_session *s)
 int sio_listener_fd(const struct secureio_listener *l)
 {
     return l->fd;
+}
+
+void sio_listener_dirty_by(struct secureio_listener *l, uint64_t deadline)
+{
+    sio_loop_dirty_by(l->loop, &l->item, deadline);
 }
 
 void sio_listener_dirty(struct secureio_listener *l)
@@ -230,44 +237,46 @@ static void flush_datagrams(struct secureio_listener *l, uint64_t now)
         return;
     set_blocked(l, 0);
     uint8_t *buf = l->loop->txbuf;
-    struct mmsghdr msgs[SIO_LOOP_BATCH];
-    struct iovec iov[SIO_LOOP_BATCH];
+    sio_udp_batch b;
     struct sockaddr_storage addrs[SIO_LOOP_BATCH];
     for (int round = 0; round < 8; round++) {
-        unsigned n = 0;
-        while (n < SIO_LOOP_BATCH) {
-            size_t len = SIO_LOOP_SLOT, al = sizeof addrs[n];
-            uint8_t *p = buf + (size_t)n * SIO_LOOP_SLOT;
-            if (secureio_acceptor_poll(l->acc, p, &len, &addrs[n], &al, now) != SECUREIO_OK ||
+        b.n = 0;
+        while (b.n < SIO_LOOP_BATCH) {
+            size_t len = SIO_LOOP_SLOT, al = sizeof addrs[b.n];
+            uint8_t *p = buf + (size_t)b.n * SIO_LOOP_SLOT;
+            if (secureio_acceptor_poll(l->acc, p, &len, &addrs[b.n], &al, now) != SECUREIO_OK ||
                 len == 0)
                 break;
-            iov[n].iov_base = p;
-            iov[n].iov_len = len;
-            memset(&msgs[n], 0, sizeof msgs[n]);
-            msgs[n].msg_hdr.msg_iov = &iov[n];
-            msgs[n].msg_hdr.msg_iovlen = 1;
-            msgs[n].msg_hdr.msg_name = &addrs[n];
-            msgs[n].msg_hdr.msg_namelen = (socklen_t)al;
-            n++;
+            b.iov[b.n].iov_base = p;
+            b.iov[b.n].iov_len = len;
+            b.name[b.n] = &addrs[b.n];
+            b.namelen[b.n] = (socklen_t)al;
+            b.n++;
         }
+        unsigned n = b.n, sent = 0, next = 0;
         if (n == 0)
             return;
-        unsigned sent = 0;
-        while (sent < n) {
-            int r = sendmmsg(l->fd, msgs + sent, n - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (r > 0)
+        /* runs of full packets to one peer go as one GSO send */
+        sio_udp_pack(&b, l->gso);
+        while (next < b.nmsgs) {
+            int r = sio_udp_send(l->fd, &b, &next);
+            if (r > 0) {
                 sent += (unsigned)r;
-            else if (r < 0 && errno == EINTR)
-                continue;
-            else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
-                sent++; /* that one is lost (an unreachable peer), as on the wire */
-            else
+            } else if (l->gso && (errno == EIO || errno == EINVAL)) {
+                l->gso = 0; /* plain datagrams from now on */
+                unsigned from = b.first[next];
+                sio_udp_pack(&b, 0);
+                next = from;
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+                sent += b.first[next + 1] - b.first[next]; /* lost (an unreachable peer) */
+                next++;
+            } else {
                 break;
+            }
         }
         if (sent < n) {
             for (unsigned i = sent; i < n; i++)
-                (void)hold(l, iov[i].iov_base, iov[i].iov_len, &addrs[i],
-                           msgs[i].msg_hdr.msg_namelen);
+                (void)hold(l, b.iov[i].iov_base, b.iov[i].iov_len, b.name[i], b.namelen[i]);
             set_blocked(l, 1);
             return;
         }
@@ -283,6 +292,7 @@ static void read_datagrams(struct secureio_listener *l, uint64_t now)
     struct mmsghdr msgs[SIO_LOOP_BATCH];
     struct iovec iov[SIO_LOOP_BATCH];
     struct sockaddr_storage addrs[SIO_LOOP_BATCH];
+    sio_udp_rxctl ctl[SIO_LOOP_BATCH];
     for (int round = 0; round < 8; round++) {
         for (unsigned i = 0; i < SIO_LOOP_BATCH; i++) {
             iov[i].iov_base = buf + (size_t)i * SIO_LOOP_SLOT;
@@ -292,6 +302,10 @@ static void read_datagrams(struct secureio_listener *l, uint64_t now)
             msgs[i].msg_hdr.msg_iovlen = 1;
             msgs[i].msg_hdr.msg_name = &addrs[i];
             msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+            if (l->gro) {
+                msgs[i].msg_hdr.msg_control = ctl[i].buf;
+                msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
+            }
         }
         int n = recvmmsg(l->fd, msgs, SIO_LOOP_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0 && errno == EINTR)
@@ -301,9 +315,20 @@ static void read_datagrams(struct secureio_listener *l, uint64_t now)
         for (int i = 0; i < n; i++) {
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
                 continue; /* larger than any packet: not ours */
-            int rc = secureio_acceptor_recv(l->acc, iov[i].iov_base, msgs[i].msg_len, &addrs[i],
-                                            msgs[i].msg_hdr.msg_namelen, now);
-            (void)rc; /* (bad packets are dropped and counted by the acceptor) */
+            /* one datagram, or (GRO) several of one sender and one size */
+            const uint8_t *p = iov[i].iov_base;
+            size_t left = msgs[i].msg_len;
+            size_t seg = l->gro ? sio_udp_segment_size(&msgs[i].msg_hdr) : 0;
+            if (seg == 0 || seg > left)
+                seg = left;
+            while (left > 0) {
+                size_t len = left < seg ? left : seg;
+                int rc = secureio_acceptor_recv(l->acc, p, len, &addrs[i],
+                                                msgs[i].msg_hdr.msg_namelen, now);
+                (void)rc; /* (bad packets are dropped and counted by the acceptor) */
+                p += len;
+                left -= len;
+            }
         }
         if (n < (int)SIO_LOOP_BATCH)
             return;
@@ -512,6 +537,10 @@ int secureio_listen(secureio_listener **out, const char *url, const secureio_ses
         ac.on_event = listener_on_event;
         ac.user = l;
         rc = secureio_acceptor_new(&l->acc, &ac, sio_now_us());
+        if (rc == SECUREIO_OK && !opts->no_udp_offload && sio_udp_can_gso(l->fd)) {
+            l->gso = 1;
+            l->gro = sio_udp_enable_gro(l->fd);
+        }
     }
     if (rc == SECUREIO_OK) {
         sio_loop_lock(l->loop);

@@ -106,6 +106,18 @@ void sio_loop_dirty(sio_loop *l, sio_item *it)
         wake(l);
 }
 
+void sio_loop_dirty_by(sio_loop *l, sio_item *it, uint64_t deadline)
+{
+    it->dirty = 1; /* (its work runs at the loop's next turn, whenever) */
+    if (sio_loop_on_thread(l))
+        return;
+    /* a loop without a thread sleeps in its application's poll, until the
+     * time it was told (or in one of our blocking calls) */
+    uint64_t until = l->has_thread || l->sleeping_until != 0 ? l->sleeping_until : l->app_until;
+    if (deadline < until)
+        wake(l);
+}
+
 void sio_loop_add(sio_loop *l, sio_item *it, const sio_item_ops *ops)
 {
     it->ops = ops;
@@ -186,6 +198,7 @@ static uint64_t next_deadline(const sio_loop *l)
 int sio_loop_timeout_ms(sio_loop *l)
 {
     uint64_t d = next_deadline(l), now = sio_now_us();
+    l->app_until = d;
     if (d == UINT64_MAX)
         return -1;
     if (d <= now)
@@ -194,14 +207,36 @@ int sio_loop_timeout_ms(sio_loop *l)
     return ms > 60000u ? 60000 : (int)ms;
 }
 
-/* The descriptors ready within timeout_ms (mutex held; released while
+/* Waits in epoll until until_us at the latest (UINT64_MAX: no limit; 0 or
+ * past: not at all), to the microsecond where the kernel has
+ * epoll_pwait2 (a send delay of 50 us must not become a millisecond). */
+static int wait_events(sio_loop *l, struct epoll_event *evs, uint64_t until_us)
+{
+    if (until_us == UINT64_MAX)
+        return epoll_wait(l->epfd, evs, SIO_LOOP_EVENTS, -1);
+    uint64_t now = sio_now_us(), left = until_us > now ? until_us - now : 0;
+    if (left > 60000000u)
+        left = 60000000u;
+    if (!l->no_pwait2) {
+        struct timespec ts = {(time_t)(left / 1000000u), (long)(left % 1000000u) * 1000L};
+        int n = epoll_pwait2(l->epfd, evs, SIO_LOOP_EVENTS, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        l->no_pwait2 = 1; /* an older kernel: milliseconds, rounded up */
+    }
+    return epoll_wait(l->epfd, evs, SIO_LOOP_EVENTS, (int)((left + 999u) / 1000u));
+}
+
+/* The descriptors ready by until_us (mutex held; released while
  * waiting). */
-static void run_io(sio_loop *l, int timeout_ms)
+static void run_io(sio_loop *l, uint64_t until_us)
 {
     struct epoll_event evs[SIO_LOOP_EVENTS];
+    l->sleeping_until = until_us;
     sio_loop_unlock(l);
-    int n = epoll_wait(l->epfd, evs, SIO_LOOP_EVENTS, timeout_ms);
+    int n = wait_events(l, evs, until_us);
     sio_loop_lock(l);
+    l->sleeping_until = 0;
     for (int i = 0; i < n; i++) {
         if (evs[i].data.ptr == NULL) { /* the eventfd */
             uint64_t v;
@@ -233,7 +268,7 @@ static void *loop_thread(void *arg)
         sio_loop_broadcast(l);
         if (l->stop)
             break;
-        run_io(l, sio_loop_timeout_ms(l));
+        run_io(l, next_deadline(l));
     }
     sio_loop_unlock(l);
     return NULL;
@@ -244,16 +279,8 @@ void sio_loop_run_once(sio_loop *l, uint64_t until_us)
     l->in_turn = 1;
     l->turn_thread = pthread_self();
     run_work(l, sio_now_us());
-    int timeout = sio_loop_timeout_ms(l);
-    uint64_t now = sio_now_us();
-    if (until_us <= now) {
-        timeout = 0;
-    } else {
-        uint64_t left = (until_us - now + 999u) / 1000u;
-        if (timeout < 0 || left < (uint64_t)timeout)
-            timeout = left > 60000u ? 60000 : (int)left;
-    }
-    run_io(l, timeout);
+    uint64_t d = next_deadline(l);
+    run_io(l, d < until_us ? d : until_us);
     run_work(l, sio_now_us());
     l->in_turn = 0;
     sio_loop_broadcast(l);
@@ -276,6 +303,7 @@ int sio_loop_new(sio_loop **out, int with_thread)
     pthread_cond_init(&l->cond, &ca);
     pthread_condattr_destroy(&ca);
     l->refs = 1;
+    l->app_until = 0; /* (the application has not asked when to call back yet) */
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     l->rxbuf = malloc(SIO_LOOP_BUF);

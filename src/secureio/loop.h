@@ -56,6 +56,15 @@ struct sio_loop {
     pthread_cond_t cond; /* broadcast after each turn: waiters check their condition */
     int epfd, wakefd;
     int has_thread, stop, woken;
+    int no_pwait2; /* the kernel has no epoll_pwait2 */
+    /* while the thread waits in epoll_wait: when it wakes by itself (0 while
+     * it runs; UINT64_MAX: no timer) */
+    uint64_t sleeping_until;
+    /* without a thread: the time the application was last told to call
+     * back by (secureio_session_timeout; 0: it never asked, so it is not
+     * sleeping in a poll loop of its own but calls our blocking functions,
+     * which turn the loop themselves) */
+    uint64_t app_until;
     pthread_t thread;
     /* without a thread: the thread inside sio_loop_run_once (its callbacks
      * run there, so it counts as the loop's thread meanwhile) */
@@ -109,6 +118,10 @@ int sio_loop_watch(sio_loop *l, sio_item *it, int slot, int fd, uint32_t events,
 /* The item has work (output, or its deadline moved): the loop runs its
  * work() soon, woken if needed. */
 void sio_loop_dirty(sio_loop *l, sio_item *it);
+/* The same for work due at deadline (its new deadline): the loop's thread
+ * is woken only if it would sleep past it, so that a burst of writes that
+ * wait for the send delay costs no wake-up each. */
+void sio_loop_dirty_by(sio_loop *l, sio_item *it, uint64_t deadline);
 
 /* One turn without a thread: the work due, then the descriptors ready
  * (waiting for them until the next deadline or until_us, whichever is

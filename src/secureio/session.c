@@ -195,6 +195,7 @@ secureio_session *sio_session_alloc(sio_loop *l, const secureio_session_options 
     s->fd = s->fd_out = -1;
     s->state = SECUREIO_STATE_NEW;
     s->rq_limit = o->read_queue_bytes ? o->read_queue_bytes : SIO_DEFAULT_READ_QUEUE;
+    s->no_udp_offload = o->no_udp_offload;
     s->on_event = o->on_event;
     s->user = o->user;
     return s;
@@ -453,6 +454,34 @@ static void sync_done(void *arg, int err, size_t len)
     w->err = err;
 }
 
+/* A message was queued: its packet is due by the engine's deadline (at
+ * once for a full packet or a synchronous write, after the send delay
+ * otherwise); the loop is woken only if it would sleep past that. */
+static void wrote(secureio_session *s, unsigned flags)
+{
+    uint64_t d = secureio_engine_deadline(s->e);
+    if (s->kind == SIO_T_CHILD) {
+        if (s->listener != NULL)
+            sio_listener_dirty_by(s->listener, d);
+        return;
+    }
+    /* A synchronous write: sent from this thread, which holds the loop's
+     * lock, rather than by waking the loop's thread to do it (a context
+     * switch). Asynchronous ones are left to the loop, which sends them in
+     * batches. Not a callback session's: its write_fn runs on the loop's
+     * thread. */
+    if ((flags & SECUREIO_WRITE_SYNC) && s->kind != SIO_T_IO && !sio_loop_on_thread(s->loop)) {
+        uint64_t now = sio_now_us();
+        if (d <= now) {
+            const sio_loop *prev = sio_loop_enter(s->loop); /* (completions run here) */
+            sio_session_flush(s, now);
+            sio_loop_leave(prev);
+            d = secureio_engine_deadline(s->e);
+        }
+    }
+    sio_loop_dirty_by(s->loop, &s->item, d);
+}
+
 /* Queues a message, waiting while the queue is full (mutex held). */
 static int queue_write(secureio_session *s, uint32_t channel, const void *data, size_t len,
                        unsigned flags, secureio_done_fn done, void *arg, int wait)
@@ -464,7 +493,7 @@ static int queue_write(secureio_session *s, uint32_t channel, const void *data, 
         if (rc == SECUREIO_ERR_STATE && s->state == SECUREIO_STATE_CLOSING)
             return SECUREIO_ERR_CLOSED; /* (closing: no new writes) */
         if (rc == SECUREIO_OK)
-            sio_session_dirty(s);
+            wrote(s, flags);
         if (rc != SECUREIO_ERR_AGAIN || !wait)
             return rc;
         sio_session_dirty(s); /* the loop drains it */

@@ -44,9 +44,11 @@ struct secureio_session {
     sio_loop *loop;
     secureio_engine *e; /* NULL once a listener's session is gone */
     enum sio_transport kind;
-    int fd, fd_out; /* the same descriptor but for a pair of pipes */
-    int out_socket; /* fd_out is a socket: send(MSG_NOSIGNAL), never SIGPIPE */
-    int owns_fd;    /* made by secureio_session_connect: closed with it */
+    int fd, fd_out;     /* the same descriptor but for a pair of pipes */
+    int out_socket;     /* fd_out is a socket: send(MSG_NOSIGNAL), never SIGPIPE */
+    int gso, gro;       /* UDP: segmented sends, coalesced receives (udp.h) */
+    int no_udp_offload; /* options.no_udp_offload */
+    int owns_fd;        /* made by secureio_session_connect: closed with it */
     int stream;
     struct sockaddr_storage peer;
     socklen_t peer_len; /* 0: a connected socket */
@@ -119,6 +121,8 @@ void sio_listener_event(secureio_session *s, const secureio_event *ev);
 int sio_listener_fd(const struct secureio_listener *l);
 /* Output for the listener's socket (its UDP sessions'). */
 void sio_listener_dirty(struct secureio_listener *l);
+/* The same, for work due by deadline (sio_loop_dirty_by). */
+void sio_listener_dirty_by(struct secureio_listener *l, uint64_t deadline);
 
 /* url.c: "scheme://…" into a socket address. */
 typedef struct sio_url {

@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "engine_internal.h"
 #include "session_internal.h"
+#include "udp.h"
 
 /* Rounds of batches an event may take before the loop turns to the other
  * items (fairness). */
@@ -150,52 +151,55 @@ static int send_held(secureio_session *s)
     return 1;
 }
 
-/* Datagrams: a batch from the engine, sent with one sendmmsg. */
+/* Datagrams: a batch from the engine, sent with one sendmmsg (runs of
+ * full packets as one GSO send each, where the socket can). */
 static void flush_datagrams(secureio_session *s, uint64_t now)
 {
     uint8_t *buf = s->loop->txbuf;
-    struct mmsghdr msgs[SIO_LOOP_BATCH];
-    struct iovec iov[SIO_LOOP_BATCH];
+    sio_udp_batch b;
     for (int round = 0; round < SIO_IO_ROUNDS; round++) {
-        unsigned n = 0;
-        while (n < SIO_LOOP_BATCH) {
+        b.n = 0;
+        while (b.n < SIO_LOOP_BATCH) {
             size_t len = SIO_LOOP_SLOT;
-            uint8_t *p = buf + (size_t)n * SIO_LOOP_SLOT;
+            uint8_t *p = buf + (size_t)b.n * SIO_LOOP_SLOT;
             if (secureio_engine_poll(s->e, p, &len, now) != SECUREIO_OK || len == 0)
                 break;
-            iov[n].iov_base = p;
-            iov[n].iov_len = len;
-            memset(&msgs[n], 0, sizeof msgs[n]);
-            msgs[n].msg_hdr.msg_iov = &iov[n];
-            msgs[n].msg_hdr.msg_iovlen = 1;
-            if (s->peer_len) {
-                msgs[n].msg_hdr.msg_name = &s->peer;
-                msgs[n].msg_hdr.msg_namelen = s->peer_len;
-            }
-            n++;
+            b.iov[b.n].iov_base = p;
+            b.iov[b.n].iov_len = len;
+            b.name[b.n] = s->peer_len ? &s->peer : NULL;
+            b.namelen[b.n] = s->peer_len;
+            b.n++;
         }
+        unsigned n = b.n, sent = 0;
         if (n == 0)
             return;
-        unsigned sent = 0;
         if (s->kind == SIO_T_IO) {
             for (; sent < n; sent++)
-                if (!call_write_fn(s, iov[sent].iov_base, iov[sent].iov_len)) {
+                if (!call_write_fn(s, b.iov[sent].iov_base, b.iov[sent].iov_len)) {
                     if (s->dead)
                         return;
                     break;
                 }
         } else {
-            while (sent < n) {
-                int r = sendmmsg(s->fd_out, msgs + sent, n - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+            sio_udp_pack(&b, s->gso);
+            unsigned next = 0;
+            while (next < b.nmsgs) {
+                int r = sio_udp_send(s->fd_out, &b, &next);
                 s->syscalls_out++;
                 if (r > 0) {
                     sent += (unsigned)r;
-                } else if (r < 0 && errno == EINTR) {
-                    continue;
-                } else if (r < 0 && (errno == ECONNREFUSED || errno == EMSGSIZE)) {
+                } else if (s->gso && (errno == EIO || errno == EINVAL)) {
+                    /* no GSO on this path (a device without checksum
+                     * offload): plain datagrams from now on */
+                    s->gso = 0;
+                    unsigned from = b.first[next];
+                    sio_udp_pack(&b, 0);
+                    next = from;
+                } else if (errno == ECONNREFUSED || errno == EMSGSIZE) {
                     s->unreachable += errno == ECONNREFUSED;
-                    sent++; /* that datagram is lost, as on the wire */
-                } else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+                    sent += b.first[next + 1] - b.first[next]; /* lost, as on the wire */
+                    next++;
+                } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
                     transport_gone(s, SECUREIO_ERR_TRANSPORT);
                     return;
                 } else {
@@ -205,7 +209,7 @@ static void flush_datagrams(secureio_session *s, uint64_t now)
         }
         if (sent < n) {
             for (unsigned i = sent; i < n; i++)
-                if (hold(s, iov[i].iov_base, iov[i].iov_len, 1) != 0) {
+                if (hold(s, b.iov[i].iov_base, b.iov[i].iov_len, 1) != 0) {
                     transport_gone(s, SECUREIO_ERR_NOMEM);
                     return;
                 }
@@ -281,12 +285,14 @@ void sio_session_flush(secureio_session *s, uint64_t now)
         flush_datagrams(s, now);
 }
 
-/* Datagrams in: batches of recvmmsg. */
+/* Datagrams in: batches of recvmmsg; a coalesced receive (UDP GRO) is cut
+ * back into its datagrams. */
 static void read_datagrams(secureio_session *s, uint64_t now)
 {
     uint8_t *buf = s->loop->rxbuf;
     struct mmsghdr msgs[SIO_LOOP_BATCH];
     struct iovec iov[SIO_LOOP_BATCH];
+    sio_udp_rxctl ctl[SIO_LOOP_BATCH];
     for (int round = 0; round < SIO_IO_ROUNDS && s->e != NULL && !s->dead; round++) {
         for (unsigned i = 0; i < SIO_LOOP_BATCH; i++) {
             iov[i].iov_base = buf + (size_t)i * SIO_LOOP_SLOT;
@@ -294,6 +300,10 @@ static void read_datagrams(secureio_session *s, uint64_t now)
             memset(&msgs[i], 0, sizeof msgs[i]);
             msgs[i].msg_hdr.msg_iov = &iov[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
+            if (s->gro) {
+                msgs[i].msg_hdr.msg_control = ctl[i].buf;
+                msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
+            }
         }
         int n = recvmmsg(s->fd, msgs, SIO_LOOP_BATCH, MSG_DONTWAIT, NULL);
         s->syscalls_in++;
@@ -311,9 +321,18 @@ static void read_datagrams(secureio_session *s, uint64_t now)
         for (int i = 0; i < n && s->e != NULL && s->e->state != SECUREIO_STATE_CLOSED; i++) {
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
                 continue; /* larger than any packet: not ours */
-            if (secureio_engine_recv(s->e, iov[i].iov_base, msgs[i].msg_len, now) ==
-                SECUREIO_ERR_CLOSED)
-                break; /* (a bad datagram is dropped and counted by the engine) */
+            const uint8_t *p = iov[i].iov_base;
+            size_t left = msgs[i].msg_len,
+                   seg = s->gro ? sio_udp_segment_size(&msgs[i].msg_hdr) : 0;
+            if (seg == 0 || seg > left)
+                seg = left;
+            while (left > 0 && s->e != NULL) {
+                size_t len = left < seg ? left : seg;
+                if (secureio_engine_recv(s->e, p, len, now) == SECUREIO_ERR_CLOSED)
+                    break; /* (a bad datagram is dropped and counted by the engine) */
+                p += len;
+                left -= len;
+            }
         }
         if (n < (int)SIO_LOOP_BATCH)
             return;
@@ -415,6 +434,10 @@ int sio_session_watch(secureio_session *s)
 {
     if (s->kind == SIO_T_IO || s->kind == SIO_T_CHILD)
         return SECUREIO_OK;
+    if (s->kind == SIO_T_DGRAM && !s->no_udp_offload && sio_udp_can_gso(s->fd)) {
+        s->gso = 1;
+        s->gro = sio_udp_enable_gro(s->fd);
+    }
     int rc = sio_loop_watch(s->loop, &s->item, 0, s->fd, EPOLLIN, EPOLL_CTL_ADD);
     if (rc == SECUREIO_OK && s->fd_out != s->fd)
         rc = sio_loop_watch(s->loop, &s->item, 1, s->fd_out, 0, EPOLL_CTL_ADD);
