@@ -52,6 +52,8 @@ void sio_reasm_clear(sio_reasm *r)
 
 void sio_reasm_expire(sio_reasm *r, uint64_t now)
 {
+    if (r->held == 0)
+        return; /* (no message in progress: every total is at least 1) */
     for (size_t i = 0; i < SIO_REASM_SLOTS; i++) {
         sio_reasm_slot *s = &r->slot[i];
         if (s->used && now - s->started >= r->timeout && now >= s->started) {
@@ -64,6 +66,8 @@ void sio_reasm_expire(sio_reasm *r, uint64_t now)
 uint64_t sio_reasm_deadline(const sio_reasm *r)
 {
     uint64_t d = UINT64_MAX;
+    if (r->held == 0)
+        return d;
     for (size_t i = 0; i < SIO_REASM_SLOTS; i++) {
         const sio_reasm_slot *s = &r->slot[i];
         if (s->used) {

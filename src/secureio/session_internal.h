@@ -79,6 +79,7 @@ struct secureio_session {
     secureio_event_fn on_event;
     void *user;
     secureio_write_handle *free_handles;
+    uint64_t write_now; /* the clock at the last write that found no queue */
     uint64_t read_dropped, unhandled, syscalls_in, syscalls_out, unreachable;
 };
 
