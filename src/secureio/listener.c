@@ -478,7 +478,7 @@ int secureio_listen(secureio_listener **out, const char *url, const secureio_ses
                     "opts->peer_key, opts->allowed_peers or opts->accept_any_peer)");
         return SECUREIO_ERR_ARG;
     }
-    int rc = sio_url_parse(&u, url, 1);
+    int rc = sio_url_parse(&u, url, SIO_URL_PASSIVE);
     if (rc != SECUREIO_OK)
         return rc;
     struct secureio_listener *l = calloc(1, sizeof *l);

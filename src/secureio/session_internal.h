@@ -131,9 +131,13 @@ typedef struct sio_url {
     struct sockaddr_storage addr;
     socklen_t addr_len;
 } sio_url;
-/* Resolves url (SECUREIO_ERR_ARG with a detail, SECUREIO_ERR_IO). passive:
- * for listening (an empty host is every address). */
-int sio_url_parse(sio_url *u, const char *url, int passive);
+/* Resolves url (SECUREIO_ERR_ARG with a detail, SECUREIO_ERR_IO). Flags:
+ * SIO_URL_PASSIVE for listening (an empty host is every address, port 0
+ * any port), SIO_URL_NUMERIC to take only numeric hosts (no name lookup:
+ * the fuzz target). */
+#define SIO_URL_PASSIVE 1
+#define SIO_URL_NUMERIC 2
+int sio_url_parse(sio_url *u, const char *url, int flags);
 /* A socket for u, connected (passive 0) or bound and listening; non-blocking
  * and close-on-exec. The descriptor, or a negative error code. */
 int sio_url_socket(const sio_url *u, int passive);

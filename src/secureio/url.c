@@ -31,8 +31,9 @@ static int bad(const char *url, const char *why)
     return SECUREIO_ERR_ARG;
 }
 
-int sio_url_parse(sio_url *u, const char *url, int passive)
+int sio_url_parse(sio_url *u, const char *url, int flags)
 {
+    int passive = (flags & SIO_URL_PASSIVE) != 0;
     memset(u, 0, sizeof *u);
     if (url == NULL)
         return SECUREIO_ERR_ARG;
@@ -83,17 +84,20 @@ int sio_url_parse(sio_url *u, const char *url, int passive)
         host[colon - rest] = '\0';
         port = colon + 1;
     }
-    char *end;
-    long p = strtol(port, &end, 10);
-    if (*port == '\0' || *end != '\0' || p < 0 || p > 65535 || (p == 0 && !passive))
-        return bad(url, "the port is not a number from 1 to 65535");
+    /* decimal digits only (strtol would take spaces and signs) */
+    size_t digits = strspn(port, "0123456789");
+    long p = digits >= 1 && digits <= 5 && port[digits] == '\0' ? strtol(port, NULL, 10) : -1;
+    if (p < 0 || p > 65535 || (p == 0 && !passive))
+        return bad(url, passive ? "the port is not a number from 0 to 65535"
+                                : "the port is not a number from 1 to 65535");
     if (host[0] == '\0' && !passive)
         return bad(url, "no host");
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = u->type;
-    hints.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG;
+    hints.ai_flags = (passive ? AI_PASSIVE : AI_ADDRCONFIG) | AI_NUMERICSERV |
+                     ((flags & SIO_URL_NUMERIC) ? AI_NUMERICHOST : 0);
     int g = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
     if (g != 0 || res == NULL) {
         util_detail("%s: %s", url, gai_strerror(g));
