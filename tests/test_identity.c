@@ -1432,6 +1432,74 @@ static void test_details(void)
     secureio_identity_free(gen);
 }
 
+/* "~/" is $HOME in every path; load_or_create makes the missing ~/.ssh. */
+static void test_home(void)
+{
+    const char *old = getenv("HOME");
+    char *saved = old != NULL ? strdup(old) : NULL;
+    char home[300];
+    snprintf(home, sizeof home, "%s/home", tmpdir);
+    CHECK(mkdir(home, 0700) == 0);
+    CHECK(setenv("HOME", home, 1) == 0);
+
+    secureio_identity *id = NULL, *again = NULL;
+    int created = 0;
+    CHECK_EQ_INT(secureio_identity_load_or_create(&id, "~/.ssh/id_ed25519", NULL, &created),
+                 SECUREIO_OK);
+    CHECK_EQ_INT(created, 1);
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/.ssh", home);
+    CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+    snprintf(path, sizeof path, "%s/.ssh/id_ed25519", home);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* the same file by its full path, by "~/" again, and its .pub */
+    CHECK_EQ_INT(secureio_identity_load(&again, path), SECUREIO_OK);
+    uint8_t a[32], b[32], c[32];
+    secureio_identity_public_key(id, a);
+    secureio_identity_public_key(again, b);
+    CHECK(memcmp(a, b, 32) == 0);
+    secureio_identity_free(again);
+    again = NULL;
+    CHECK_EQ_INT(secureio_identity_load_or_create(&again, "~/.ssh/id_ed25519", NULL, &created),
+                 SECUREIO_OK);
+    CHECK_EQ_INT(created, 0);
+    CHECK(secureio_public_key_load(c, "~/.ssh/id_ed25519.pub") == SECUREIO_OK &&
+          memcmp(a, c, 32) == 0);
+    secureio_keylist *list = NULL;
+    CHECK_EQ_INT(secureio_keylist_new(&list), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_keylist_load(list, "~/.ssh/id_ed25519.pub", NULL), SECUREIO_OK);
+    CHECK(secureio_keylist_contains(list, a));
+    secureio_keylist_free(list);
+    /* a home with a trailing slash; "~user/" and a "~" inside are names */
+    char slash[310];
+    snprintf(slash, sizeof slash, "%s/", home);
+    CHECK(setenv("HOME", slash, 1) == 0);
+    CHECK(secureio_public_key_load(c, "~/.ssh/id_ed25519.pub") == SECUREIO_OK);
+    CHECK_EQ_INT(secureio_public_key_load(c, "~nobody/.ssh/id_ed25519.pub"), SECUREIO_ERR_IO);
+    /* no home at all (and none in the password database for this test: a
+     * relative HOME is not taken) */
+    CHECK(setenv("HOME", "relative", 1) == 0);
+    int rc = secureio_public_key_load(c, "~/.ssh/id_ed25519.pub");
+    CHECK(rc == SECUREIO_OK || rc == SECUREIO_ERR_IO); /* (root's home from the database) */
+    secureio_identity_free(id);
+    secureio_identity_free(again);
+
+    if (saved != NULL) {
+        CHECK(setenv("HOME", saved, 1) == 0);
+        free(saved);
+    } else {
+        unsetenv("HOME");
+    }
+    snprintf(path, sizeof path, "%s/.ssh/id_ed25519", home);
+    remove(path);
+    snprintf(path, sizeof path, "%s/.ssh/id_ed25519.pub", home);
+    remove(path);
+    snprintf(path, sizeof path, "%s/.ssh", home);
+    rmdir(path);
+    rmdir(home);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1459,6 +1527,7 @@ int main(void)
     test_permissions();
     test_ssh_keygen();
     test_details();
+    test_home();
 
     clear_dir();
     rmdir(tmpdir);

@@ -183,13 +183,18 @@ static void over_listener(const char *url, const char *what)
  * is refused, and the listener's on_event names the refused key. */
 typedef struct refusals {
     pthread_mutex_t mu;
-    int n;
+    int n, closed;
     uint8_t key[32];
 } refusals;
 
 static void on_listener_event(void *user, const secureio_event *ev)
 {
     refusals *r = user;
+    if (ev->type == SECUREIO_EVENT_CLOSED) {
+        pthread_mutex_lock(&r->mu);
+        r->closed++;
+        pthread_mutex_unlock(&r->mu);
+    }
     if (ev->type == SECUREIO_EVENT_BAD_PACKET && ev->drop_reason == SECUREIO_DROP_PEER &&
         ev->has_peer_key) {
         pthread_mutex_lock(&r->mu);
@@ -202,7 +207,8 @@ static void on_listener_event(void *user, const secureio_event *ev)
 static void pinned_listener(const char *url, const char *what)
 {
     unsigned long failed = test_failed_count();
-    refusals r = {PTHREAD_MUTEX_INITIALIZER, 0, {0}};
+    refusals r = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
+    refusals own = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
     secureio_session_options ol, oa, oc;
     options(&ol, 1);
     ol.accept_any_peer = 0;
@@ -247,6 +253,20 @@ static void pinned_listener(const char *url, const char *what)
         CHECK_EQ_INT(secureio_read_timeout(a, buf, sizeof buf, &n, 5000), SECUREIO_OK);
         CHECK(n == 5 && memcmp(buf, "still", 5) == 0);
     }
+    /* b's events, once it has its own callback, go there alone */
+    CHECK_EQ_INT(secureio_session_set_event_handler(b, on_listener_event, &own), SECUREIO_OK);
+    secureio_session_close(a);
+    CHECK_EQ_INT(secureio_session_wait_state(b, SECUREIO_STATE_CLOSED, 5000), SECUREIO_OK);
+    secureio_session_stats st;
+    secureio_session_stats_get(b, &st); /* (an ended session keeps its counters) */
+    CHECK(st.engine.packets_in > 0 && st.engine.messages_in > 0);
+    pthread_mutex_lock(&own.mu);
+    CHECK_EQ_INT(own.closed, 1);
+    pthread_mutex_unlock(&own.mu);
+    pthread_mutex_lock(&r.mu);
+    CHECK_EQ_INT(r.closed, 0);
+    pthread_mutex_unlock(&r.mu);
+    CHECK_EQ_INT(secureio_session_set_event_handler(NULL, NULL, NULL), SECUREIO_ERR_ARG);
     secureio_session_free(a);
     secureio_session_free(b);
     secureio_session_free(c);

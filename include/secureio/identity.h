@@ -64,6 +64,10 @@ SECUREIO_API SECUREIO_MUST_CHECK int secureio_identity_encode(const secureio_ide
                                                               const char *comment, char *out,
                                                               size_t *out_len);
 
+/* Paths: in every function of this header that takes one, a leading "~/"
+ * is the user's home folder ($HOME, else the password database), as in
+ * ssh's configuration; "~user/" is not expanded. */
+
 /* Reads a private key file (at most SECUREIO_MAX_KEY_FILE_LEN bytes, else
  * SECUREIO_ERR_LIMIT); SECUREIO_ERR_IO with errno set when it cannot be
  * read; SECUREIO_ERR_PERMISSIONS when the file is ours and its group or
@@ -83,9 +87,10 @@ SECUREIO_API SECUREIO_MUST_CHECK int secureio_identity_save(const secureio_ident
                                                             const char *path, const char *comment);
 /* Loads path, or generates an identity (with comment, which may be NULL)
  * and saves it there when the file does not exist (*created, if not NULL,
- * says which). Any other failure to load is returned: an existing file is
- * never replaced, and of two processes creating it at once, both end up
- * with the same key. */
+ * says which); a missing folder that would hold it is made (one level,
+ * mode 0700: ~/.ssh on a fresh account). Any other failure to load is
+ * returned: an existing file is never replaced, and of two processes
+ * creating it at once, both end up with the same key. */
 SECUREIO_API SECUREIO_MUST_CHECK int secureio_identity_load_or_create(secureio_identity **out,
                                                                       const char *path,
                                                                       const char *comment,

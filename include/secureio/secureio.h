@@ -61,8 +61,10 @@ SECUREIO_API const char *secureio_strerror(int err);
  * what a key file is instead of the one expected, which field of a
  * configuration is wrong. "" when there is nothing more to say than
  * secureio_strerror(). The functions that give details (the file functions
- * of <secureio/identity.h>, secureio_engine_new and secureio_acceptor_new)
- * clear it when they start; others leave it alone. The text stays valid until this thread's
+ * of <secureio/identity.h>, secureio_engine_new, secureio_acceptor_new, and
+ * those of <secureio/session.h> that make sessions and listeners: a bad
+ * address or option, a socket that could not be made) clear it when they
+ * start; others leave it alone. The text stays valid until this thread's
  * next call to one of them.
  */
 SECUREIO_API const char *secureio_error_detail(void);

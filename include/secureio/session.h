@@ -249,7 +249,9 @@ SECUREIO_API void secureio_write_release(secureio_write_handle *h);
 
 /* The handler of a channel (fn NULL: removed), called on the loop's
  * thread; messages of channels without one go to secureio_read when they
- * are on the default channel, and are dropped otherwise (counted). */
+ * are on the default channel, and are dropped otherwise (counted): set
+ * the handlers before messages can arrive (a listener's sessions: in
+ * on_accept, which runs before any message of the session is handed on). */
 SECUREIO_API SECUREIO_MUST_CHECK int secureio_session_set_handler(secureio_session *s,
                                                                   uint32_t channel,
                                                                   secureio_message_fn fn,
@@ -264,6 +266,13 @@ SECUREIO_API size_t secureio_session_max_message(const secureio_session *s, uint
 
 /* --------------------------------------------------------- state, close */
 
+/* The session's own event callback and its argument, in place of the
+ * options' on_event and user (fn NULL: none); the events are what the
+ * options' on_event gets. A listener's sessions share the listener's
+ * on_event until they are given their own here (in on_accept, or after
+ * secureio_accept): the way to tell their events apart. */
+SECUREIO_API SECUREIO_MUST_CHECK int
+secureio_session_set_event_handler(secureio_session *s, secureio_event_fn fn, void *user);
 SECUREIO_API secureio_state secureio_session_state(const secureio_session *s);
 /* Waits until the session is in state: for SECUREIO_STATE_ESTABLISHED,
  * NEGOTIATING counts too (messages flow in both); for the others, any later
@@ -277,7 +286,7 @@ SECUREIO_API SECUREIO_MUST_CHECK int secureio_session_peer_key(const secureio_se
                                                                uint8_t pk[SECUREIO_PUBLIC_KEY_LEN]);
 
 typedef struct secureio_session_stats {
-    secureio_stats engine;     /* the engine's counters */
+    secureio_stats engine;     /* the engine's counters (kept once it has ended) */
     uint64_t read_dropped;     /* default-channel messages dropped: the read queue was full */
     uint64_t unhandled;        /* messages of channels without a handler */
     uint64_t read_queue_bytes; /* waiting for secureio_read now */

@@ -12,6 +12,7 @@
  * size.
  */
 #include "common/detail.h"
+#include "keypath.h"
 #include "common/util.h"
 #include "secureio/sshkey.h"
 
@@ -355,6 +356,9 @@ int secureio_keylist_load(secureio_keylist *list, const char *path, size_t *bad_
     char *text;
     size_t len;
     util_detail_clear();
+    sio_path pb;
+    if ((path = sio_path_expand(&pb, path)) == NULL)
+        return SECUREIO_ERR_IO;
     int rc = sio_read_file(path, KEYLIST_MAX_FILE_LEN, &text, &len);
     if (rc != SECUREIO_OK)
         return rc;

@@ -180,7 +180,9 @@ static void on_session_end(void *user, secureio_engine *e)
     struct secureio_listener *l = user;
     secureio_session *s = e->cfg.user;
     if (s == NULL)
-        return; /* freed by the application already */
+        return;                                /* freed by the application already */
+    secureio_engine_stats(e, &s->last_engine); /* (the acceptor frees the engine) */
+    s->have_last_engine = 1;
     s->e = NULL;
     sio_session_closed(s, s->closed ? s->closed_err : SECUREIO_ERR_CLOSED);
     if (!s->accepted)

@@ -697,6 +697,17 @@ int secureio_session_set_handler(secureio_session *s, uint32_t channel, secureio
     return rc;
 }
 
+int secureio_session_set_event_handler(secureio_session *s, secureio_event_fn fn, void *user)
+{
+    if (s == NULL)
+        return SECUREIO_ERR_ARG;
+    sio_loop_lock(s->loop);
+    s->on_event = fn;
+    s->user = user;
+    sio_loop_unlock(s->loop);
+    return SECUREIO_OK;
+}
+
 /* --------------------------------------------------------- state, close */
 
 secureio_state secureio_session_state(const secureio_session *s)
@@ -763,6 +774,8 @@ void secureio_session_stats_get(const secureio_session *s, secureio_session_stat
     sio_loop_lock(s->loop);
     if (s->e != NULL)
         secureio_engine_stats(s->e, &st->engine);
+    else if (s->have_last_engine)
+        st->engine = s->last_engine;
     st->read_dropped = s->read_dropped;
     st->unhandled = s->unhandled;
     st->read_queue_bytes = s->rq_used;

@@ -79,7 +79,9 @@ struct secureio_session {
     secureio_event_fn on_event;
     void *user;
     secureio_write_handle *free_handles;
-    uint64_t write_now; /* the clock at the last write that found no queue */
+    uint64_t write_now;         /* the clock at the last write that found no queue */
+    secureio_stats last_engine; /* the engine's counters when an acceptor ended it */
+    int have_last_engine;
     uint64_t read_dropped, unhandled, syscalls_in, syscalls_out, unreachable;
 };
 

@@ -13,6 +13,7 @@
 
 #include "secureio/sshkey.h"
 #include "common/detail.h"
+#include "keypath.h"
 
 #include "common/file.h"
 
@@ -727,6 +728,9 @@ int secureio_identity_load(secureio_identity **out, const char *path)
     size_t len;
     unsigned mode;
     util_detail_clear();
+    sio_path pb;
+    if ((path = sio_path_expand(&pb, path)) == NULL)
+        return SECUREIO_ERR_IO;
     int rc = util_read_private_file(path, SECUREIO_MAX_KEY_FILE_LEN, &text, &len, &mode);
     rc = sio_file_result(rc, path, SECUREIO_MAX_KEY_FILE_LEN);
     if (rc != SECUREIO_OK)
@@ -755,6 +759,9 @@ int secureio_public_key_load(uint8_t pk[SECUREIO_PUBLIC_KEY_LEN], const char *pa
     char *text;
     size_t len;
     util_detail_clear();
+    sio_path pb;
+    if ((path = sio_path_expand(&pb, path)) == NULL)
+        return SECUREIO_ERR_IO;
     int rc = sio_read_file(path, SECUREIO_MAX_KEY_FILE_LEN, &text, &len);
     if (rc != SECUREIO_OK)
         return rc;
@@ -890,6 +897,9 @@ static int save_files(const secureio_identity *id, const char *path, const char 
 int secureio_identity_save(const secureio_identity *id, const char *path, const char *comment)
 {
     util_detail_clear();
+    sio_path pb;
+    if (path != NULL && (path = sio_path_expand(&pb, path)) == NULL)
+        return SECUREIO_ERR_IO;
     return save_files(id, path, comment, 0);
 }
 
@@ -903,10 +913,18 @@ int secureio_identity_load_or_create(secureio_identity **out, const char *path, 
     *out = NULL;
     if (path == NULL)
         return SECUREIO_ERR_ARG;
+    sio_path pb;
+    util_detail_clear();
+    if ((path = sio_path_expand(&pb, path)) == NULL)
+        return SECUREIO_ERR_IO;
     int rc = secureio_identity_load(out, path);
     if (rc != SECUREIO_ERR_IO || errno != ENOENT)
         return rc;
-    util_detail_clear(); /* a missing file is what this function is for */
+    util_detail_clear();                   /* a missing file is what this function is for */
+    if (sio_path_make_parent(path) != 0) { /* (~/.ssh on a fresh account) */
+        util_detail_errno(path);
+        return SECUREIO_ERR_IO;
+    }
 
     secureio_identity *id;
     rc = secureio_identity_generate(&id);
