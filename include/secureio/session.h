@@ -343,11 +343,14 @@ SECUREIO_API void secureio_loop_free(secureio_loop *loop);
  * 0: the system picks one, secureio_listener_addr says which). UDP and
  * unixgram take many peers on one socket (an acceptor, acceptor.h); TCP
  * and unix streams one session per connection (at most 256 of them in
- * their handshake at once: more wait in the kernel's backlog). opts: the
+ * their handshake at once: one more ends the oldest; 10 s each for it
+ * unless opts say otherwise). opts: the
  * sessions' options; who may connect: one peer_key, or allowed_peers, or
  * accept_any_peer (one of them: SECUREIO_ERR_ARG otherwise). Its on_event
  * also gets the listener's own events: handshake packets dropped, and
- * refused identities (SECUREIO_DROP_PEER with the key). A session is ready
+ * refused identities (SECUREIO_DROP_PEER with the key); a session's own
+ * events reach it only once the session is the application's (before,
+ * only its dropped packets). A session is ready
  * once its peer is authenticated: it waits for secureio_accept(), or goes
  * to on_accept when that is set (on the loop's thread; a UDP session's
  * ESTABLISHED event follows right after); either way it is the
@@ -372,7 +375,8 @@ SECUREIO_API SECUREIO_MUST_CHECK int secureio_listener_addr(const secureio_liste
 /* Stops listening. Stream sessions already accepted go on. UDP sessions
  * share the listener's socket: each peer is sent its CLOSE and the
  * sessions end (SECUREIO_ERR_CLOSED), but the application still frees the
- * ones it has. Not from a callback. */
+ * ones it has. Threads waiting in secureio_accept return
+ * SECUREIO_ERR_CLOSED first. Not from a callback. */
 SECUREIO_API void secureio_listener_free(secureio_listener *l);
 
 #ifdef __cplusplus

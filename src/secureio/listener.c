@@ -37,8 +37,12 @@ struct secureio_listener {
     /* opts.peer_key given: the one peer allowed (a listener only answers) */
     secureio_keylist *pinned;
     uint8_t pinned_pk[SECUREIO_PUBLIC_KEY_LEN];
-    size_t pending;    /* stream sessions still in their handshake */
-    int accept_paused; /* at SIO_LISTENER_MAX_PENDING: not accepting */
+    size_t pending;                          /* stream sessions still in their handshake */
+    secureio_session *pend_head, *pend_tail; /* those, oldest first */
+    int accept_paused;                       /* out of descriptors or memory: not accepting */
+    uint64_t retry_at;                       /* when to try accepting again */
+    int closing;                             /* secureio_listener_free has begun */
+    unsigned waiters;                        /* threads in secureio_accept */
     /* datagrams the socket did not take: [LE16 len][u8 addr_len][addr][packet]... */
     uint8_t *out;
     size_t out_len, out_off, out_cap;
@@ -46,10 +50,20 @@ struct secureio_listener {
     int gso, gro; /* UDP: segmented sends, coalesced receives (udp.h) */
 };
 
-/* Stream connections whose handshake is not done yet, at most: more wait
- * in the kernel's backlog (then are refused by it), so that connections
- * that never speak cannot take memory without bound. */
+/* Stream connections whose handshake is not done yet, at most: a new one
+ * beyond ends the oldest, so that connections that never speak take no
+ * more than this, and cannot keep a real peer out for longer than it
+ * takes that peer's handshake to be overtaken by this many new
+ * connections (a real handshake takes a round trip or two). */
 #define SIO_LISTENER_MAX_PENDING 256u
+/* A pending stream connection's handshake time, unless the options give
+ * one: the engine's default (60 s) is for a peer that may be slow to come;
+ * a connection that is already there speaks at once or not at all. */
+#define SIO_LISTENER_HANDSHAKE_MS 10000u
+/* Out of descriptors or memory (accept4: EMFILE, ENFILE, ENOBUFS, ENOMEM):
+ * the connection stays in the backlog, and accepting waits this long
+ * rather than spin on a socket that stays readable. */
+#define SIO_LISTENER_RETRY_US 100000u
 
 /* ------------------------------------------------------------- accepting */
 
@@ -58,9 +72,29 @@ static void not_pending(struct secureio_listener *l, secureio_session *s)
     if (s->pending) {
         s->pending = 0;
         l->pending--;
-        if (l->accept_paused)
-            sio_loop_dirty(l->loop, &l->item); /* (accept_resume) */
+        if (s->pend_prev != NULL)
+            s->pend_prev->pend_next = s->pend_next;
+        else
+            l->pend_head = s->pend_next;
+        if (s->pend_next != NULL)
+            s->pend_next->pend_prev = s->pend_prev;
+        else
+            l->pend_tail = s->pend_prev;
+        s->pend_prev = s->pend_next = NULL;
     }
+}
+
+static void add_pending(struct secureio_listener *l, secureio_session *s)
+{
+    s->pending = 1;
+    s->pend_next = NULL;
+    s->pend_prev = l->pend_tail;
+    if (l->pend_tail != NULL)
+        l->pend_tail->pend_next = s;
+    else
+        l->pend_head = s;
+    l->pend_tail = s;
+    l->pending++;
 }
 
 static void ready_push(struct secureio_listener *l, secureio_session *s)
@@ -339,15 +373,42 @@ static void read_datagrams(struct secureio_listener *l, uint64_t now)
 
 /* ------------------------------------------------------ stream sessions */
 
-static void accept_connections(struct secureio_listener *l)
+/* The oldest pending connection ends, for a new one (its CLOSED event
+ * makes it free_pending: freed at the listener's next turn). */
+static void evict_oldest(struct secureio_listener *l, uint64_t now)
 {
-    for (int i = 0; i < 64 && l->pending < SIO_LISTENER_MAX_PENDING; i++) {
+    secureio_session *s = l->pend_head;
+    not_pending(l, s);
+    if (s->e != NULL && s->e->state != SECUREIO_STATE_CLOSED)
+        secureio_engine_close_now(s->e, now);
+    else
+        s->free_pending = 1;
+    sio_loop_dirty(l->loop, &l->item);
+}
+
+static void accept_connections(struct secureio_listener *l, uint64_t now)
+{
+    for (int i = 0; i < 64; i++) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            return; /* EAGAIN, or a connection gone before we took it */
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* the socket stays readable: stop watching it for a while */
+                if (sio_loop_watch(l->loop, &l->item, 0, l->fd, 0, EPOLL_CTL_MOD) == SECUREIO_OK) {
+                    l->accept_paused = 1;
+                    l->retry_at = now + SIO_LISTENER_RETRY_US;
+                }
+            }
+            return; /* or EAGAIN, or a connection gone before we took it */
+        }
+        if (l->pending >= SIO_LISTENER_MAX_PENDING)
+            evict_oldest(l, now);
         secureio_session_options o = l->opts;
         o.loop = (secureio_loop *)l->loop;
         o.no_thread = 0;
+        o.on_event = NULL; /* (set below, once it is known as the listener's) */
+        if (o.handshake_timeout_ms == 0 &&
+            (o.engine == NULL || o.engine->handshake_timeout_ms == 0))
+            o.handshake_timeout_ms = SIO_LISTENER_HANDSHAKE_MS;
         /* a pinned peer: this session's own list of it (the engine borrows
          * it, and the session may outlive the listener) */
         secureio_keylist *own = NULL;
@@ -369,20 +430,15 @@ static void accept_connections(struct secureio_listener *l)
         s->own_peers = own;
         s->owns_fd = 1;
         s->listener = l;
-        s->pending = 1;
-        l->pending++;
+        s->on_event = l->opts.on_event;
+        add_pending(l, s);
     }
-    /* at the limit: the descriptor stays readable; stop watching it until
-     * a pending session is established or goes */
-    if (l->pending >= SIO_LISTENER_MAX_PENDING && !l->accept_paused &&
-        sio_loop_watch(l->loop, &l->item, 0, l->fd, 0, EPOLL_CTL_MOD) == SECUREIO_OK)
-        l->accept_paused = 1;
 }
 
-/* Below the limit again: accept again. */
-static void accept_resume(struct secureio_listener *l)
+/* After a pause for descriptors or memory: accept again. */
+static void accept_resume(struct secureio_listener *l, uint64_t now)
 {
-    if (l->accept_paused && l->pending < SIO_LISTENER_MAX_PENDING &&
+    if (l->accept_paused && now >= l->retry_at &&
         sio_loop_watch(l->loop, &l->item, 0, l->fd, EPOLLIN, EPOLL_CTL_MOD) == SECUREIO_OK)
         l->accept_paused = 0;
 }
@@ -421,7 +477,7 @@ static void listener_io(sio_item *it, int slot, uint32_t events, uint64_t now)
             read_datagrams(l, now);
         flush_datagrams(l, now);
     } else if (events & EPOLLIN) {
-        accept_connections(l);
+        accept_connections(l, now);
     }
 }
 
@@ -436,14 +492,16 @@ static void listener_work(sio_item *it, uint64_t now)
         flush_datagrams(l, now);
     } else {
         free_unseen(l);
-        accept_resume(l);
+        accept_resume(l, now);
     }
 }
 
 static uint64_t listener_deadline(const sio_item *it)
 {
     const struct secureio_listener *l = (const struct secureio_listener *)it;
-    if (l->acc == NULL || l->out_blocked)
+    if (l->acc == NULL)
+        return l->accept_paused ? l->retry_at : UINT64_MAX;
+    if (l->out_blocked)
         return UINT64_MAX;
     return secureio_acceptor_deadline(l->acc);
 }
@@ -574,10 +632,16 @@ int secureio_accept(secureio_listener *l, secureio_session **out,
     if (l == NULL || out == NULL)
         return SECUREIO_ERR_ARG;
     *out = NULL;
-    sio_loop_lock(l->loop);
+    sio_loop *loop = l->loop;
+    sio_loop_lock(loop);
     uint64_t until = timeout_ms < 0 ? UINT64_MAX : sio_now_us() + (uint64_t)timeout_ms * 1000u;
     int rc = SECUREIO_OK;
+    l->waiters++;
     while (l->ready_head == NULL) {
+        if (l->closing) {
+            rc = SECUREIO_ERR_CLOSED; /* secureio_listener_free, on another thread */
+            break;
+        }
         if (timeout_ms == 0) {
             rc = SECUREIO_ERR_AGAIN;
             break;
@@ -591,7 +655,7 @@ int secureio_accept(secureio_listener *l, secureio_session **out,
             break;
         }
     }
-    if (l->ready_head != NULL) {
+    if (l->ready_head != NULL && !l->closing) {
         secureio_session *s = l->ready_head;
         ready_remove(l, s);
         s->accepted = 1;
@@ -600,7 +664,13 @@ int secureio_accept(secureio_listener *l, secureio_session **out,
         *out = s;
         rc = SECUREIO_OK;
     }
-    sio_loop_unlock(l->loop);
+    if (--l->waiters == 0 && l->closing) {
+        /* listener_free waits for it: on the condition variable, or (a loop
+         * without a thread) running a turn of the loop */
+        sio_loop_broadcast(loop);
+        sio_loop_dirty(loop, &l->item);
+    }
+    sio_loop_unlock(loop);
     return rc;
 }
 
@@ -621,6 +691,12 @@ void secureio_listener_free(secureio_listener *l)
         return;
     sio_loop *loop = l->loop;
     sio_loop_lock(loop);
+    /* threads waiting in secureio_accept leave first (SECUREIO_ERR_CLOSED) */
+    l->closing = 1;
+    sio_loop_broadcast(loop);
+    sio_loop_dirty(loop, &l->item); /* (a waiter running a turn of a loop without a thread) */
+    while (l->waiters > 0)
+        (void)sio_loop_wait(loop, UINT64_MAX);
     const sio_loop *prev = sio_loop_enter(loop); /* (sessions' events run here) */
     (void)sio_loop_watch(loop, &l->item, 0, l->fd, 0, EPOLL_CTL_DEL);
     /* datagram sessions end with the acceptor: each peer is sent its CLOSE

@@ -135,10 +135,15 @@ void sio_session_on_event(void *user, const secureio_event *ev)
         s->state = ev->state;
     if (ev->type == SECUREIO_EVENT_CLOSED)
         sio_session_closed(s, ev->err);
-    if (s->listener != NULL && !s->accepted)
+    int unseen = s->listener != NULL && !s->accepted;
+    if (unseen)
         sio_listener_event(s, ev); /* a connection waiting to be accepted */
     sio_loop_broadcast(s->loop);
-    if (s->on_event != NULL)
+    /* A listener's session is the application's from on_accept or
+     * secureio_accept on: before, only its refused packets are told (who
+     * was refused), never its states or its end, which anyone who can
+     * connect could cause. */
+    if (s->on_event != NULL && (!unseen || ev->type == SECUREIO_EVENT_BAD_PACKET))
         s->on_event(s->user, ev);
 }
 

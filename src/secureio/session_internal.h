@@ -54,9 +54,10 @@ struct secureio_session {
     socklen_t peer_len; /* 0: a connected socket */
     secureio_write_fn write_fn;
     void *write_ctx;
-    struct secureio_listener *listener; /* a listener's session (UDP or stream) */
-    int accepted;                       /* handed to the application */
-    int pending;                        /* a stream listener's, not yet established */
+    struct secureio_listener *listener;      /* a listener's session (UDP or stream) */
+    int accepted;                            /* handed to the application */
+    int pending;                             /* a stream listener's, not yet established */
+    secureio_session *pend_prev, *pend_next; /* the listener's pending ones, oldest first */
     secureio_session *next_accept;
     uint8_t accepted_pk[SECUREIO_PUBLIC_KEY_LEN]; /* a listener's session: its peer */
     secureio_keylist *own_peers; /* a listener's pinned peer, for this session's engine */

@@ -65,8 +65,8 @@ static void set_out_blocked(secureio_session *s, int blocked)
         return; /* secureio_session_wake() says when to try again */
     int slot = s->fd_out != s->fd ? 1 : 0;
     uint32_t ev = blocked ? EPOLLOUT : 0;
-    if (slot == 0 && !s->in_paused)
-        ev |= EPOLLIN;
+    if (slot == 0)
+        ev |= s->in_paused ? EPOLLET : EPOLLIN; /* (EPOLLET: see sio_session_pause) */
     (void)sio_loop_watch(s->loop, &s->item, slot, s->fd_out, ev, EPOLL_CTL_MOD);
 }
 
@@ -475,6 +475,11 @@ void sio_session_pause(secureio_session *s)
     s->in_paused = 1;
     if (s->kind == SIO_T_IO)
         return; /* secureio_session_input answers SECUREIO_ERR_AGAIN meanwhile */
+    /* Edge-triggered while paused: epoll reports a hang-up or an error
+     * whatever the mask, and level-triggered that would be on every turn
+     * of the loop (a spin) while nothing is read. Resuming watches the
+     * level again, and the hang-up is read then. */
     (void)sio_loop_watch(s->loop, &s->item, 0, s->fd,
-                         s->out_blocked && s->fd_out == s->fd ? EPOLLOUT : 0, EPOLL_CTL_MOD);
+                         EPOLLET | (s->out_blocked && s->fd_out == s->fd ? EPOLLOUT : 0),
+                         EPOLL_CTL_MOD);
 }
