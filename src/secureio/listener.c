@@ -599,7 +599,7 @@ int secureio_listen(secureio_listener **out, const char *url, const secureio_ses
         rc = secureio_acceptor_new(&l->acc, &ac, sio_now_us());
         if (rc == SECUREIO_OK && !opts->no_udp_offload && sio_udp_can_gso(l->fd)) {
             l->gso = 1;
-            l->gro = sio_udp_enable_gro(l->fd);
+            l->gro = sio_udp_enable_gro(l->fd, NULL);
         }
     }
     if (rc == SECUREIO_OK) {

@@ -47,6 +47,7 @@ struct secureio_session {
     int fd, fd_out;     /* the same descriptor but for a pair of pipes */
     int out_socket;     /* fd_out is a socket: send(MSG_NOSIGNAL), never SIGPIPE */
     int gso, gro;       /* UDP: segmented sends, coalesced receives (udp.h) */
+    int gro_restore;    /* GRO turned on here on a caller's socket: off again at the end */
     int no_udp_offload; /* options.no_udp_offload */
     int owns_fd;        /* made by secureio_session_connect: closed with it */
     int stream;

@@ -436,7 +436,9 @@ int sio_session_watch(secureio_session *s)
         return SECUREIO_OK;
     if (s->kind == SIO_T_DGRAM && !s->no_udp_offload && sio_udp_can_gso(s->fd)) {
         s->gso = 1;
-        s->gro = sio_udp_enable_gro(s->fd);
+        int was_on = 0;
+        s->gro = sio_udp_enable_gro(s->fd, &was_on);
+        s->gro_restore = s->gro && !was_on && !s->owns_fd; /* (the caller's socket) */
     }
     int rc = sio_loop_watch(s->loop, &s->item, 0, s->fd, EPOLLIN, EPOLL_CTL_ADD);
     if (rc == SECUREIO_OK && s->fd_out != s->fd)
@@ -451,6 +453,8 @@ void sio_session_unwatch(secureio_session *s)
     (void)sio_loop_watch(s->loop, &s->item, 0, s->fd, 0, EPOLL_CTL_DEL);
     if (s->fd_out != s->fd)
         (void)sio_loop_watch(s->loop, &s->item, 1, s->fd_out, 0, EPOLL_CTL_DEL);
+    if (s->gro_restore)
+        sio_udp_disable_gro(s->fd); /* (left as it was found) */
     if (s->owns_fd)
         close(s->fd);
     s->fd = s->fd_out = -1;

@@ -74,10 +74,19 @@ int sio_udp_send(int fd, sio_udp_batch *b, unsigned *next)
     return (int)(b->first[*next] - from);
 }
 
-int sio_udp_enable_gro(int fd)
+int sio_udp_enable_gro(int fd, int *was_on)
 {
-    int one = 1;
+    int on = 0, one = 1;
+    socklen_t ol = sizeof on;
+    if (was_on != NULL)
+        *was_on = getsockopt(fd, SOL_UDP, UDP_GRO, &on, &ol) == 0 && on != 0;
     return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+}
+
+void sio_udp_disable_gro(int fd)
+{
+    int zero = 0;
+    (void)setsockopt(fd, SOL_UDP, UDP_GRO, &zero, sizeof zero);
 }
 
 int sio_udp_can_gso(int fd)

@@ -51,8 +51,11 @@ void sio_udp_pack(sio_udp_batch *b, int gso);
  * refused, the socket gone). */
 int sio_udp_send(int fd, sio_udp_batch *b, unsigned *next);
 
-/* Asks the kernel to coalesce received datagrams (UDP_GRO): 1 if it will. */
-int sio_udp_enable_gro(int fd);
+/* Asks the kernel to coalesce received datagrams (UDP_GRO): 1 if it will;
+ * *was_on (may be NULL) says whether it already did (a caller's socket is
+ * left as it was found: sio_udp_disable_gro). */
+int sio_udp_enable_gro(int fd, int *was_on);
+void sio_udp_disable_gro(int fd);
 /* Turns GSO sends on for a socket that can (an IPv4 or IPv6 UDP socket): 1
  * if they may be tried. */
 int sio_udp_can_gso(int fd);
@@ -61,7 +64,9 @@ int sio_udp_can_gso(int fd);
  * size of a coalesced datagram (0: one datagram). */
 typedef union sio_udp_rxctl {
     size_t align; /* (a cmsghdr's alignment) */
-    uint8_t buf[CMSG_SPACE(sizeof(int))];
+    /* the segment size, and room for what else a caller's socket may have
+     * asked for (timestamps, packet info), so that it is not cut off */
+    uint8_t buf[CMSG_SPACE(sizeof(int)) + 128];
 } sio_udp_rxctl;
 size_t sio_udp_segment_size(struct msghdr *m);
 
