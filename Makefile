@@ -69,12 +69,15 @@ test: deps
 	$(MAKE) --no-print-directory build
 	$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure
 
-# Only what the demo runs: the libtwoway example and the twoway CLI.
+# Only what the demo runs: two secureio endpoints (secureio-demo), the
+# libtwoway example and the twoway CLI.
 demo: deps
 	$(MAKE) --no-print-directory $(BUILD_DIR)/CMakeCache.txt
-	$(CMAKE) --build $(BUILD_DIR) -j $(JOBS) --target hpke-demo twoway-cli
-	@for t in hpke-demo twoway; do test -x $(BUILD_DIR)/tools/$$t || \
+	$(CMAKE) --build $(BUILD_DIR) -j $(JOBS) --target secureio-demo hpke-demo twoway-cli
+	@for t in secureio-demo hpke-demo twoway; do test -x $(BUILD_DIR)/tools/$$t || \
 	    { echo "demo: $(BUILD_DIR)/tools/$$t was not built" >&2; exit 1; }; done
+	$(BUILD_DIR)/tools/secureio-demo
+	@echo
 	$(BUILD_DIR)/tools/hpke-demo
 	@echo
 	scripts/demo.sh $(BUILD_DIR)/tools/twoway
@@ -136,7 +139,8 @@ help:
 	@echo "Targets:"
 	@echo "  all (default)  configure (once) and build into $(BUILD_DIR)/ ($(BUILD_TYPE))"
 	@echo "  test           install missing packages, build, run ctest"
-	@echo "  demo           install missing packages, build what the demo needs, run hpke-demo and the twoway CLI"
+	@echo "  demo           install missing packages, build what the demo needs, run secureio-demo"
+	@echo "                 (two sessions on loopback UDP), hpke-demo and the twoway CLI"
 	@echo "  bench          build, run every $(BUILD_DIR)/bench/bench-* program"
 	@echo "  fuzz           clang + libFuzzer build in $(FUZZ_DIR)/, run each fuzz-* FUZZ_SECONDS"
 	@echo "  asan           ASan+UBSan build in $(ASAN_DIR)/ ($(ASAN_CC)), run ctest there"

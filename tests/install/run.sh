@@ -326,5 +326,34 @@ else
     bad "the CMake consumer does not configure"
 fi
 
+# ---------------------------------------------------------------- examples
+# examples/ (what the README's quick start is taken from) built against the
+# installed package as a user would build them, then each run: with no
+# arguments each example runs both of its ends and exits 0 when they agree.
+examples=$here/../../examples
+if [ -e "$prefix/bin/secureio-demo" ]; then bad "secureio-demo (a demo) is installed as a command"; else
+    ok "no secureio-demo in bin/"
+fi
+if [ -f "$examples/CMakeLists.txt" ]; then
+    echo "install: examples/ built with find_package(secureio), each self-check run"
+    ebuild=$tmp/examples
+    if quiet cmake -S "$examples" -B "$ebuild" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_C_FLAGS="-Werror ${CFLAGS:-}" \
+        -DCMAKE_EXE_LINKER_FLAGS="${LDFLAGS:-}" && quiet cmake --build "$ebuild"; then
+        ok "examples build against the installed package"
+        for ex in udp_echo tcp_client_server event_loop; do
+            if env -u LD_LIBRARY_PATH timeout 60 "$ebuild/$ex" >"$log" 2>&1; then
+                ok "example $ex: $(tail -n1 "$log")"
+            else
+                sed 's/^/    | /' "$log"
+                bad "example $ex failed (or took over 60 s)"
+            fi
+        done
+    else
+        bad "examples/ does not build against the installed package"
+    fi
+fi
+
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
