@@ -170,7 +170,9 @@ static int load_psk(uint8_t **psk, size_t *len, const char *path)
             close(fd);
         return CLI_EXIT_KEY;
     }
-    if (st.st_uid == geteuid() && (st.st_mode & 077) != 0) {
+    /* ours: for us alone (as ssh wants of a private key); anyone's: at
+     * least not for everyone (a group may share a PSK file it owns) */
+    if (S_ISREG(st.st_mode) && (st.st_mode & (st.st_uid == geteuid() ? 077 : 007)) != 0) {
         fprintf(stderr, "secureio: --psk-file %s: others may read it (chmod 600 it)\n", path);
         close(fd);
         return CLI_EXIT_KEY;
@@ -431,6 +433,16 @@ int main(int argc, char **argv)
     if (rc == 0 && peer != NULL && (rc = load_peer(peer_pk, peer)) == 0) {
         po.peer = peer_pk;
         po.peer_source = peer;
+        /* the library never takes our own identity as a peer: say so now */
+        uint8_t own[SECUREIO_PUBLIC_KEY_LEN];
+        secureio_identity_public_key(id, own);
+        if (memcmp(own, peer_pk, sizeof own) == 0) {
+            fprintf(stderr,
+                    "secureio: --peer %s is our own key: each side needs an identity of its "
+                    "own (secureio keygen -f FILE)\n",
+                    peer);
+            rc = CLI_EXIT_KEY;
+        }
     }
     if (rc == 0 && authorized != NULL) {
         size_t bad = 0;

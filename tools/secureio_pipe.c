@@ -37,6 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +54,7 @@
 #define SLOTS 32u
 #define SLOT_DATA 65536u          /* a stream read; datagram reads are one packet's worth */
 #define HOLD_MAX 512u             /* early messages held, at most */
+#define HOLD_BYTES (8u << 20)     /* and their bytes, at most */
 #define HOLD_MS 100u              /* how long a gap may wait for its messages */
 #define ACK_MS 20u                /* an acknowledgement at least this often while data comes */
 #define MARK_MS 100u              /* the sender says where it is after this long unheard */
@@ -97,6 +101,8 @@ struct pipe_state {
     uint64_t next_seq, next_off;
     held hold[HOLD_MAX];
     unsigned nheld;
+    size_t held_bytes;
+    int broken; /* the peer broke this protocol: the session is closed */
     uint64_t lost_msgs, lost_bytes, late, delivered_msgs, recv_bytes;
     uint64_t mark_seq, mark_off, marks, last_arrival_us;
     int peer_end, recv_done, out_failed;
@@ -106,6 +112,7 @@ struct pipe_state {
     /* refused peers, printed once each */
     uint8_t refused[8][SECUREIO_PUBLIC_KEY_LEN];
     unsigned nrefused;
+    int said_more, said_options;
 };
 
 static uint64_t now_us(void)
@@ -254,16 +261,35 @@ static void on_event(void *user, const secureio_event *ev)
             int seen = 0;
             for (unsigned i = 0; i < st->nrefused; i++)
                 seen |= memcmp(st->refused[i], ev->peer_key, SECUREIO_PUBLIC_KEY_LEN) == 0;
-            if (!seen && st->nrefused < 8)
+            int say = 0, more = 0; /* (each key once, and 8 at the most: no flood) */
+            if (!seen && st->nrefused < 8) {
                 memcpy(st->refused[st->nrefused++], ev->peer_key, SECUREIO_PUBLIC_KEY_LEN);
-            pthread_mutex_unlock(&st->mu);
-            if (!seen) {
-                cli_fingerprint(ev->peer_key, fp);
-                fprintf(stderr, "secureio: refused peer %s: not %s %s\n", fp,
-                        st->o->peer ? "the --peer key" : "in --authorized-keys",
-                        st->o->peer ? st->o->peer_source : st->o->authorized_source);
+                say = 1;
+            } else if (!seen && !st->said_more) {
+                st->said_more = more = 1;
             }
-        } else if (ev->drop_reason == SECUREIO_DROP_OPTIONS) {
+            pthread_mutex_unlock(&st->mu);
+            if (more)
+                fputs("secureio: more peers refused (no more are named)\n", stderr);
+            if (say) {
+                /* the library never takes our own identity as a peer */
+                uint8_t ours[SECUREIO_PUBLIC_KEY_LEN];
+                secureio_identity_public_key(st->o->id, ours);
+                cli_fingerprint(ev->peer_key, fp);
+                if (memcmp(ours, ev->peer_key, sizeof ours) == 0)
+                    fprintf(stderr,
+                            "secureio: refused peer %s: it is our own key (each side needs an "
+                            "identity of its own)\n",
+                            fp);
+                else if (st->o->peer != NULL || st->o->authorized != NULL)
+                    fprintf(stderr, "secureio: refused peer %s: not %s %s\n", fp,
+                            st->o->peer ? "the --peer key" : "in --authorized-keys",
+                            st->o->peer ? st->o->peer_source : st->o->authorized_source);
+                else
+                    fprintf(stderr, "secureio: refused peer %s\n", fp);
+            }
+        } else if (ev->drop_reason == SECUREIO_DROP_OPTIONS && !st->said_options) {
+            st->said_options = 1; /* (once) */
             fputs("secureio: a handshake does not agree with our options: the peer has another "
                   "--psk-file (or none)\n",
                   stderr);
@@ -273,6 +299,17 @@ static void on_event(void *user, const secureio_event *ev)
         }
         break;
     case SECUREIO_EVENT_CLOSED:
+        /* A listener's other sessions end here too (a peer refused in its
+         * handshake, a second peer turned away by on_accept): only ours
+         * ends the pipe. (The loop's thread, as on_accept: st->s is set;
+         * the closing session's state is CLOSED before its event.) */
+        if (st->o->listen &&
+            (st->s == NULL || secureio_session_state(st->s) != SECUREIO_STATE_CLOSED)) {
+            if (st->o->verbose > 1)
+                fprintf(stderr, "secureio: a connection that is not ours ended (%s)\n",
+                        secureio_strerror(ev->err));
+            break;
+        }
         pthread_mutex_lock(&st->mu);
         st->closed = 1;
         st->close_err = ev->err;
@@ -328,6 +365,7 @@ static void drain(pipe_state *st)
             if (st->hold[i].seq == st->next_seq) {
                 held h = st->hold[i];
                 st->hold[i] = st->hold[--st->nheld];
+                st->held_bytes -= h.len;
                 deliver(st, h.seq, h.off, h.data, h.len);
                 free(h.data);
                 found = 1;
@@ -370,11 +408,26 @@ static void on_data(pipe_state *st, const uint8_t *m, size_t n, uint64_t now)
         drain(st);
         return;
     }
+    if (!st->datagram) {
+        /* a stream loses and reorders nothing: a gap is the peer's doing,
+         * and holding what follows it would let the peer fill our memory */
+        if (!st->broken) {
+            st->broken = 1;
+            fprintf(stderr,
+                    "secureio: the peer skipped data on a stream (message %" PRIu64 ", %" PRIu64
+                    " expected): not a secureio CLI, or a broken one\n",
+                    seq, st->next_seq);
+            secureio_session_close(st->s);
+        }
+        return;
+    }
     for (unsigned i = 0; i < st->nheld; i++)
         if (st->hold[i].seq == seq)
             return;
     if (st->nheld == HOLD_MAX)
         skip_gap(st, UINT64_MAX, 0); /* full: the oldest gap is lost */
+    while (st->nheld > 0 && st->held_bytes + (n - DATA_HDR) > HOLD_BYTES)
+        skip_gap(st, UINT64_MAX, 0); /* (and by bytes) */
     if (seq == st->next_seq) {
         deliver(st, seq, off, m + DATA_HDR, n - DATA_HDR);
         drain(st);
@@ -394,6 +447,7 @@ static void on_data(pipe_state *st, const uint8_t *m, size_t n, uint64_t now)
     h->len = n - DATA_HDR;
     h->at_us = now;
     st->nheld++;
+    st->held_bytes += h->len;
 }
 
 static void progress(pipe_state *st, uint64_t now, int final)
@@ -500,6 +554,7 @@ static void *reader(void *arg)
     for (unsigned i = 0; i < st->nheld; i++)
         free(st->hold[i].data);
     st->nheld = 0;
+    st->held_bytes = 0;
     pthread_mutex_lock(&st->mu);
     st->recv_done = 1; /* (also when the session closed first) */
     pthread_cond_broadcast(&st->cv);
@@ -674,11 +729,20 @@ static void print_stats(const secureio_session *s)
 
 /* ---------------------------------------------------------- the session */
 
+/* Sessions of peers that came after ours: closed at once, freed by the
+ * reaper thread (not on the loop's thread, where on_accept runs). */
+typedef struct extra {
+    struct extra *next;
+    secureio_session *s;
+} extra;
+
 typedef struct accepted {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     secureio_session *s;
     pipe_state *st;
+    extra *extras;
+    int stop;
 } accepted;
 
 /* A listener's session (the loop's thread): the first one is ours; its
@@ -689,8 +753,18 @@ static void on_accept(void *user, secureio_session *s, const uint8_t pk[SECUREIO
     (void)pk;
     pthread_mutex_lock(&a->mu);
     if (a->s != NULL) {
+        /* one peer at a time: its events are not ours */
+        int rc = secureio_session_set_event_handler(s, NULL, NULL);
+        (void)rc;
+        secureio_session_close(s);
+        extra *x = malloc(sizeof *x);
+        if (x != NULL) {
+            x->s = s;
+            x->next = a->extras;
+            a->extras = x;
+            pthread_cond_broadcast(&a->cv);
+        }
         pthread_mutex_unlock(&a->mu);
-        secureio_session_close(s); /* one peer at a time (freed with the listener) */
         return;
     }
     a->st->s = s;
@@ -701,9 +775,100 @@ static void on_accept(void *user, secureio_session *s, const uint8_t pk[SECUREIO
     pthread_mutex_unlock(&a->mu);
 }
 
+/* Frees the extra sessions that have ended, until a->stop (then all). */
+static void *reaper(void *arg)
+{
+    accepted *a = arg;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        extra *keep = NULL, *x = a->extras;
+        a->extras = NULL;
+        int stop = a->stop;
+        pthread_mutex_unlock(&a->mu);
+        while (x != NULL) {
+            extra *next = x->next;
+            if (stop || secureio_session_state(x->s) == SECUREIO_STATE_CLOSED) {
+                secureio_session_free(x->s);
+                free(x);
+            } else {
+                x->next = keep;
+                keep = x;
+            }
+            x = next;
+        }
+        pthread_mutex_lock(&a->mu);
+        while (keep != NULL) {
+            extra *next = keep->next;
+            keep->next = a->extras;
+            a->extras = keep;
+            keep = next;
+        }
+        if (stop)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
 static int is_datagram(const char *url)
 {
     return strncmp(url, "udp://", 6) == 0 || strncmp(url, "unixgram://", 11) == 0;
+}
+
+/* The path of a unix:// or unixgram:// URL (NULL for the others), and its
+ * socket type. */
+static const char *unix_path(const char *url, int *type)
+{
+    int dgram = strncmp(url, "unixgram://", 11) == 0;
+    if (!dgram && strncmp(url, "unix://", 7) != 0)
+        return NULL;
+    *type = dgram ? SOCK_DGRAM : SOCK_STREAM;
+    const char *path = url + (dgram ? 11 : 7);
+    return path[0] == '/' && strlen(path) < sizeof(((struct sockaddr_un *)0)->sun_path) ? path
+                                                                                        : NULL;
+}
+
+/* The library binds a unix socket's path but never removes the file, an
+ * old one nor its own (secureio_listen(3)): a socket file that nothing
+ * listens on any more (connecting to it is refused: a listener that was
+ * killed) is removed before listening; a file of another kind, or a live
+ * socket, is left for the bind to refuse. */
+static void remove_stale_socket(const char *url)
+{
+    int type;
+    const char *path = unix_path(url, &type);
+    struct stat sb;
+    if (path == NULL || lstat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode))
+        return;
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (connect(fd, (const struct sockaddr *)&sun, sizeof sun) != 0 && errno == ECONNREFUSED)
+        unlink(path);
+    close(fd);
+}
+
+/* Our listener on a unix socket is freed: its file goes (when a socket is
+ * still at the path). */
+static void remove_own_socket(const char *url)
+{
+    int type;
+    const char *path = unix_path(url, &type);
+    struct stat sb;
+    if (path != NULL && lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+        unlink(path);
 }
 
 static int exit_for(int err)
@@ -779,7 +944,9 @@ int cli_pipe(const cli_pipe_opts *o)
 
     int code = CLI_EXIT_OK, rc;
     secureio_listener *l = NULL;
-    accepted acc = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, st};
+    accepted acc = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, st, NULL, 0};
+    pthread_t reaper_thread;
+    int have_reaper = 0;
     char fp[SECUREIO_FINGERPRINT_LEN];
     uint8_t pk[SECUREIO_PUBLIC_KEY_LEN];
     secureio_identity_public_key(o->id, pk);
@@ -787,11 +954,16 @@ int cli_pipe(const cli_pipe_opts *o)
     if (st->slots == NULL) {
         code = CLI_EXIT_FAIL;
     } else if (o->listen) {
-        rc = secureio_listen(&l, o->url, &so, on_accept, &acc);
+        remove_stale_socket(o->url);
+        have_reaper = pthread_create(&reaper_thread, NULL, reaper, &acc) == 0;
+        rc = have_reaper ? secureio_listen(&l, o->url, &so, on_accept, &acc) : SECUREIO_ERR_NOMEM;
         if (rc != SECUREIO_OK) {
-            const char *d = secureio_error_detail();
-            fprintf(stderr, "secureio: cannot listen on %s: %s\n", o->url,
-                    d != NULL && d[0] ? d : secureio_strerror(rc));
+            const char *d = secureio_error_detail(); /* (it names the URL) */
+            if (d != NULL && d[0])
+                fprintf(stderr, "secureio: cannot listen: %s\n", d);
+            else
+                fprintf(stderr, "secureio: cannot listen on %s: %s\n", o->url,
+                        secureio_strerror(rc));
             code = rc == SECUREIO_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
         } else {
             char addr[256];
@@ -822,11 +994,13 @@ int cli_pipe(const cli_pipe_opts *o)
                                             : why);
             }
         } else {
+            /* the detail names the URL and the system's reason */
             const char *d = secureio_error_detail();
-            fprintf(stderr, "secureio: cannot connect to %s: %s%s%s\n", o->url,
-                    d != NULL && d[0] ? d : secureio_strerror(rc),
-                    rc == SECUREIO_ERR_IO && errno != 0 ? ": " : "",
-                    rc == SECUREIO_ERR_IO && errno != 0 ? strerror(errno) : "");
+            if (d != NULL && d[0])
+                fprintf(stderr, "secureio: cannot connect: %s\n", d);
+            else
+                fprintf(stderr, "secureio: cannot connect to %s: %s\n", o->url,
+                        secureio_strerror(rc));
             code = rc == SECUREIO_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_CONN;
         }
     }
@@ -871,7 +1045,7 @@ int cli_pipe(const cli_pipe_opts *o)
                       stderr);
                 code = CLI_EXIT_CONN;
             }
-            if (st->out_failed && code == CLI_EXIT_OK)
+            if ((st->out_failed || st->broken) && code == CLI_EXIT_OK)
                 code = CLI_EXIT_FAIL;
             if (st->lost_msgs > 0) {
                 char b[32];
@@ -886,8 +1060,24 @@ int cli_pipe(const cli_pipe_opts *o)
             }
         }
     }
+    if (have_reaper) { /* (the extra sessions go before the listener) */
+        pthread_mutex_lock(&acc.mu);
+        acc.stop = 1;
+        pthread_cond_broadcast(&acc.cv);
+        pthread_mutex_unlock(&acc.mu);
+        pthread_join(reaper_thread, NULL);
+    }
     secureio_session_free(st->s);
-    secureio_listener_free(l);
+    if (l != NULL) {
+        secureio_listener_free(l);
+        remove_own_socket(o->url);
+    }
+    while (acc.extras != NULL) { /* (any that came after the reaper stopped) */
+        extra *x = acc.extras;
+        acc.extras = x->next;
+        secureio_session_free(x->s);
+        free(x);
+    }
     free(st->slots);
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->mu);
