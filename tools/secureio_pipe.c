@@ -26,7 +26,9 @@
  * hears nothing, so that a lost tail is found. Over a stream nothing is
  * lost and the transport paces: only the end is marked and acknowledged.
  */
+#ifndef _GNU_SOURCE /* (fuzz/fuzz_secureio_cli.c includes this file) */
 #define _GNU_SOURCE
+#endif
 
 #include "secureio_cli.h"
 
@@ -52,14 +54,15 @@
 #define FLAG_END 1u
 
 #define SLOTS 32u
-#define SLOT_DATA 65536u          /* a stream read; datagram reads are one packet's worth */
-#define HOLD_MAX 512u             /* early messages held, at most */
-#define HOLD_BYTES (8u << 20)     /* and their bytes, at most */
-#define HOLD_MS 100u              /* how long a gap may wait for its messages */
-#define ACK_MS 20u                /* an acknowledgement at least this often while data comes */
-#define MARK_MS 100u              /* the sender says where it is after this long unheard */
-#define END_TRIES 50u             /* the end is said again every MARK_MS, this many times */
-#define WINDOW_START (128u << 10) /* unacknowledged bytes before the first ACK */
+#define SLOT_DATA 65536u            /* a stream read; datagram reads are one packet's worth */
+#define HOLD_MAX 512u               /* early messages held, at most */
+#define HOLD_BYTES (8u << 20)       /* and their bytes, at most */
+#define SEQ_MAX ((uint64_t)1 << 62) /* sequence numbers beyond: the peer's lie (no wrap) */
+#define HOLD_MS 100u                /* how long a gap may wait for its messages */
+#define ACK_MS 20u                  /* an acknowledgement at least this often while data comes */
+#define MARK_MS 100u                /* the sender says where it is after this long unheard */
+#define END_TRIES 50u               /* the end is said again every MARK_MS, this many times */
+#define WINDOW_START (128u << 10)   /* unacknowledged bytes before the first ACK */
 #define WINDOW_MIN (64u << 10)
 #define WINDOW_MAX (8u << 20)
 #define READ_MAX ((size_t)16 << 20) /* the largest message we take (the library's default) */
@@ -214,7 +217,7 @@ static void on_control(void *user, uint32_t channel, const uint8_t *m, size_t le
             st->end_acked = 1;
     } else if (len == CTL_MARK_LEN && m[0] == CTL_MARK) {
         uint64_t mseq = get_be64(m + 1), moff = get_be64(m + 9);
-        if (mseq > st->mark_seq) {
+        if (mseq > st->mark_seq && mseq <= SEQ_MAX) {
             st->mark_seq = mseq;
             st->mark_off = moff;
         }
@@ -398,6 +401,8 @@ static void on_data(pipe_state *st, const uint8_t *m, size_t n, uint64_t now)
     if (n < DATA_HDR)
         return; /* not from a secureio CLI */
     uint64_t seq = get_be64(m), off = get_be64(m + 8);
+    if (seq > SEQ_MAX)
+        return; /* (146 years at a billion messages a second: never ours) */
     st->last_arrival_us = now;
     if (seq < st->next_seq) {
         st->late++; /* counted as lost already */
