@@ -904,11 +904,13 @@ static int no_handshake(pipe_state *st, int err)
         return CLI_EXIT_CONN;
     }
     if (err == SECUREIO_ERR_TIMEOUT) {
+        /* (over a stream the connection was made: someone is there) */
         fprintf(stderr,
-                "secureio: %s: no handshake with %s in %.1f s: the peer is not there, its key "
-                "is not %s, or it does not accept ours (%s)\n",
+                "secureio: %s: no handshake with %s in %.1f s: %sits key is not %s, %sit does "
+                "not accept ours (%s)%s\n",
                 o->url, peer, (double)(o->timeout_ms ? o->timeout_ms : CLI_TIMEOUT_MS) / 1000.0,
-                peer, ours);
+                st->datagram ? "the peer is not there, " : "", peer, o->psk ? "" : "or ", ours,
+                o->psk ? ", or it has another --psk-file" : "");
         return CLI_EXIT_TIMEOUT;
     }
     fprintf(stderr, "secureio: %s: %s\n", o->url,
@@ -991,7 +993,21 @@ int cli_pipe(const cli_pipe_opts *o)
         if (rc == SECUREIO_OK)
             rc = secureio_session_set_handler(st->s, CTL_CHANNEL, on_control, st);
         if (rc == SECUREIO_OK) {
-            rc = secureio_session_wait_state(st->s, SECUREIO_STATE_ESTABLISHED, -1);
+            /* (over UDP, a host that refuses our hellos twice has no
+             * listener there: given up then, as netcat does, rather than
+             * after the whole --timeout) */
+            for (;;) {
+                rc = secureio_session_wait_state(st->s, SECUREIO_STATE_ESTABLISHED, 250);
+                if (rc != SECUREIO_ERR_TIMEOUT ||
+                    secureio_session_state(st->s) == SECUREIO_STATE_CLOSED)
+                    break;
+                secureio_session_stats ss;
+                secureio_session_stats_get(st->s, &ss);
+                if (ss.unreachable >= 2) {
+                    secureio_session_close(st->s);
+                    break;
+                }
+            }
             if (rc != SECUREIO_OK) {
                 int why = secureio_session_close_wait(st->s, 0);
                 code = no_handshake(st, why == SECUREIO_ERR_TIMEOUT || why == SECUREIO_OK

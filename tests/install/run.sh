@@ -278,7 +278,9 @@ if [ -d "$here/../../docs/man" ]; then
     fi
 fi
 docdir=$prefix/share/doc/secureio
-for f in README.md LICENSE NOTICE docs/TWOWAY.md docs/PROTOCOL.md docs/CLI.md examples/hpke_demo.c; do
+for f in README.md LICENSE NOTICE docs/TWOWAY.md docs/PROTOCOL.md docs/CLI.md examples/hpke_demo.c \
+    examples/secureio_demo.c examples/README.md examples/CMakeLists.txt examples/udp_echo.c \
+    examples/tcp_client_server.c examples/event_loop.c; do
     if [ -f "$docdir/$f" ]; then ok "doc $f installed"; else bad "doc $f not installed in $docdir"; fi
 done
 if grep -rn 'docs/' "$prefix/include" >"$log"; then
@@ -327,14 +329,17 @@ else
 fi
 
 # ---------------------------------------------------------------- examples
-# examples/ (what the README's quick start is taken from) built against the
-# installed package as a user would build them, then each run: with no
-# arguments each example runs both of its ends and exits 0 when they agree.
-examples=$here/../../examples
+# examples/ (what the README's quick start is taken from), the copy the
+# package installs, built against the installed package as a user would
+# build them, then each run: with no arguments each example runs both of
+# its ends and exits 0 when they agree.
+examples=$docdir/examples
 if [ -e "$prefix/bin/secureio-demo" ]; then bad "secureio-demo (a demo) is installed as a command"; else
     ok "no secureio-demo in bin/"
 fi
-if [ -f "$examples/CMakeLists.txt" ]; then
+if [ ! -f "$examples/CMakeLists.txt" ]; then
+    bad "examples/ not installed in $docdir"
+else
     echo "install: examples/ built with find_package(secureio), each self-check run"
     ebuild=$tmp/examples
     if quiet cmake -S "$examples" -B "$ebuild" -DCMAKE_PREFIX_PATH="$prefix" \
