@@ -10,7 +10,11 @@
  *    spin either;
  *  - secureio_listener_free while another thread waits in
  *    secureio_accept: the waiter returns SECUREIO_ERR_CLOSED, no hang,
- *    nothing used after it is freed.
+ *    nothing used after it is freed;
+ *  - a peer that writes and closes before it is accepted loses nothing;
+ *  - secureio_session_free inside on_accept, and inside a session's own
+ *    handler;
+ *  - at most 256 sessions wait for secureio_accept.
  */
 #define _GNU_SOURCE
 
@@ -337,6 +341,212 @@ static void free_while_accepting(int shared, const char *url)
     printf("%-44s %s\n", what, test_failed_count() == failed ? "ok" : "FAILED");
 }
 
+/* ------------------------------------- a peer done before it is accepted */
+
+/* The peer writes and closes gracefully before the application accepts:
+ * the session waits, ended, with what it received. */
+static void done_before_accept(const char *url)
+{
+    unsigned long failed = test_failed_count();
+    secureio_session_options so, co;
+    server_options(&so);
+    client_options(&co);
+    secureio_listener *l = NULL;
+    CHECK_EQ_INT(secureio_listen(&l, url, &so, NULL, NULL), SECUREIO_OK);
+    if (l == NULL)
+        return;
+    char addr[128];
+    size_t al = sizeof addr;
+    CHECK_EQ_INT(secureio_listener_addr(l, addr, &al), SECUREIO_OK);
+    secureio_session *c = NULL, *s = NULL;
+    CHECK_EQ_INT(secureio_session_connect(&c, addr, &co), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_session_wait_state(c, SECUREIO_STATE_ESTABLISHED, 5000), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_write(c, "late", 4), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_session_close_wait(c, 5000), SECUREIO_OK);
+    sleep_ms(200);
+    CHECK_EQ_INT(secureio_accept(l, &s, NULL, 2000), SECUREIO_OK);
+    char buf[16];
+    size_t n = 0;
+    if (s != NULL) {
+        CHECK_EQ_INT(secureio_read_timeout(s, buf, sizeof buf, &n, 2000), SECUREIO_OK);
+        CHECK(n == 4 && memcmp(buf, "late", 4) == 0);
+        CHECK_EQ_INT(secureio_read_timeout(s, buf, sizeof buf, &n, 2000), SECUREIO_ERR_CLOSED);
+    }
+    secureio_session_free(s);
+    secureio_session_free(c);
+    secureio_listener_free(l);
+    char what[80];
+    snprintf(what, sizeof what, "done before accepted (%.3s)", url);
+    printf("%-44s %s\n", what, test_failed_count() == failed ? "ok" : "FAILED");
+}
+
+/* --------------------------------------------- free inside callbacks */
+
+typedef struct freer {
+    pthread_mutex_t mu;
+    int accepted;
+} freer;
+
+static void free_on_accept(void *user, secureio_session *s, const uint8_t pk[32])
+{
+    freer *f = user;
+    (void)pk;
+    secureio_session_free(s); /* refused here: the natural way to write it */
+    pthread_mutex_lock(&f->mu);
+    f->accepted++;
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void free_in_on_accept(const char *url)
+{
+    unsigned long failed = test_failed_count();
+    freer f = {PTHREAD_MUTEX_INITIALIZER, 0};
+    secureio_session_options so, co;
+    server_options(&so);
+    client_options(&co);
+    co.handshake_timeout_ms = 2000;
+    secureio_listener *l = NULL;
+    CHECK_EQ_INT(secureio_listen(&l, url, &so, free_on_accept, &f), SECUREIO_OK);
+    if (l == NULL)
+        return;
+    char addr[128];
+    size_t al = sizeof addr;
+    CHECK_EQ_INT(secureio_listener_addr(l, addr, &al), SECUREIO_OK);
+    enum { N = 10 };
+    for (int i = 0; i < N; i++) {
+        secureio_session *c = NULL;
+        CHECK_EQ_INT(secureio_session_connect(&c, addr, &co), SECUREIO_OK);
+        CHECK_EQ_INT(secureio_session_wait_state(c, SECUREIO_STATE_CLOSED, 5000), SECUREIO_OK);
+        secureio_session_free(c);
+    }
+    pthread_mutex_lock(&f.mu);
+    CHECK_EQ_INT(f.accepted, N);
+    pthread_mutex_unlock(&f.mu);
+    secureio_listener_free(l);
+    char what[80];
+    snprintf(what, sizeof what, "sessions freed in on_accept (%.3s)", url);
+    printf("%-44s %s\n", what, test_failed_count() == failed ? "ok" : "FAILED");
+}
+
+/* A handler that frees its own session, on the session's own thread and
+ * on a shared loop. */
+typedef struct self_free {
+    secureio_session *s;
+    pthread_mutex_t mu;
+    int done;
+} self_free;
+
+static void free_self(void *user, uint32_t channel, const uint8_t *data, size_t len)
+{
+    self_free *x = user;
+    (void)channel;
+    (void)data;
+    (void)len;
+    pthread_mutex_lock(&x->mu);
+    int first = !x->done;
+    x->done = 1;
+    pthread_mutex_unlock(&x->mu);
+    if (first)
+        secureio_session_free(x->s);
+}
+
+static void free_in_handler(int shared)
+{
+    unsigned long failed = test_failed_count();
+    secureio_loop *loop = NULL;
+    if (shared)
+        CHECK_EQ_INT(secureio_loop_new(&loop), SECUREIO_OK);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    secureio_session_options oa, ob;
+    client_options(&oa);
+    server_options(&ob);
+    ob.loop = loop;
+    self_free x = {NULL, PTHREAD_MUTEX_INITIALIZER, 0};
+    secureio_session *a = NULL;
+    CHECK_EQ_INT(secureio_session_new_fd(&x.s, sv[1], NULL, 0, &ob), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_session_set_handler(x.s, 5, free_self, &x), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_session_new_fd(&a, sv[0], NULL, 0, &oa), SECUREIO_OK);
+    CHECK_EQ_INT(secureio_session_wait_state(a, SECUREIO_STATE_ESTABLISHED, 5000), SECUREIO_OK);
+    /* several messages in one record: the handler frees its session at the
+     * first, and the others reach no handler */
+    for (int i = 0; i < 8; i++) {
+        secureio_write_handle *h = NULL;
+        if (secureio_write_message_async(a, 5, "bye", 3, SECUREIO_WRITE_COPY, &h) == SECUREIO_OK)
+            secureio_write_release(h);
+    }
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&x.mu);
+        int done = x.done;
+        pthread_mutex_unlock(&x.mu);
+        if (done)
+            break;
+        sleep_ms(10);
+    }
+    CHECK_EQ_INT(x.done, 1);
+    /* the peer sees the session end (its CLOSE) */
+    CHECK_EQ_INT(secureio_session_wait_state(a, SECUREIO_STATE_CLOSED, 5000), SECUREIO_OK);
+    secureio_session_free(a);
+    secureio_loop_free(loop);
+    close(sv[0]);
+    close(sv[1]);
+    sleep_ms(100); /* (the session's own thread ends by itself) */
+    printf("%-44s %s\n",
+           shared ? "a handler frees its session (shared loop)"
+                  : "a handler frees its session (own thread)",
+           test_failed_count() == failed ? "ok" : "FAILED");
+}
+
+/* ---------------------------------------------- the ready queue's limit */
+
+static void ready_limit(void)
+{
+    unsigned long failed = test_failed_count();
+    secureio_loop *loop = NULL;
+    CHECK_EQ_INT(secureio_loop_new(&loop), SECUREIO_OK);
+    secureio_session_options so, co;
+    server_options(&so);
+    so.peer_key = NULL;
+    so.accept_any_peer = 1;
+    client_options(&co);
+    co.loop = loop; /* (the clients share one thread) */
+    secureio_listener *l = NULL;
+    CHECK_EQ_INT(secureio_listen(&l, "tcp://127.0.0.1:0", &so, NULL, NULL), SECUREIO_OK);
+    if (l == NULL)
+        return;
+    char addr[128];
+    size_t al = sizeof addr;
+    CHECK_EQ_INT(secureio_listener_addr(l, addr, &al), SECUREIO_OK);
+    enum { N = 270 };
+    secureio_session **c = calloc(N, sizeof *c);
+    int up = 0;
+    for (int i = 0; i < N; i++)
+        if (secureio_session_connect(&c[i], addr, &co) == SECUREIO_OK)
+            up++;
+    CHECK_EQ_INT(up, N);
+    sleep_ms(2000); /* (all handshakes done; nobody accepts meanwhile) */
+    int accepted = 0;
+    secureio_session *s;
+    while (secureio_accept(l, &s, NULL, 0) == SECUREIO_OK) {
+        accepted++;
+        secureio_session_free(s);
+    }
+    printf("  (%d clients, %d waited to be accepted)\n", N, accepted);
+    CHECK(accepted <= 256 && accepted >= 200);
+    int closed = 0;
+    for (int i = 0; i < N; i++)
+        if (c[i] != NULL && secureio_session_state(c[i]) == SECUREIO_STATE_CLOSED)
+            closed++;
+    CHECK(closed >= N - 256); /* the ones refused were told */
+    for (int i = 0; i < N; i++)
+        secureio_session_free(c[i]);
+    free(c);
+    secureio_listener_free(l);
+    secureio_loop_free(loop);
+    printf("%-44s %s\n", "at most 256 sessions wait for accept",
+           test_failed_count() == failed ? "ok" : "FAILED");
+}
+
 int main(void)
 {
     if (secureio_identity_generate(&id_srv) != SECUREIO_OK ||
@@ -351,6 +561,13 @@ int main(void)
     free_while_accepting(1, "tcp://127.0.0.1:0");
     free_while_accepting(0, "udp://127.0.0.1:0");
     free_while_accepting(1, "udp://127.0.0.1:0");
+    done_before_accept("tcp://127.0.0.1:0");
+    done_before_accept("udp://127.0.0.1:0");
+    free_in_on_accept("tcp://127.0.0.1:0");
+    free_in_on_accept("udp://127.0.0.1:0");
+    free_in_handler(0);
+    free_in_handler(1);
+    ready_limit();
     secureio_identity_free(id_srv);
     secureio_identity_free(id_cli);
     return test_summary("listener-abuse");

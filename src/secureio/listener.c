@@ -34,6 +34,7 @@ struct secureio_listener {
     secureio_accept_fn on_accept;
     void *user;
     secureio_session *ready_head, *ready_tail; /* established, not yet accepted */
+    size_t nready;
     /* opts.peer_key given: the one peer allowed (a listener only answers) */
     secureio_keylist *pinned;
     uint8_t pinned_pk[SECUREIO_PUBLIC_KEY_LEN];
@@ -56,6 +57,9 @@ struct secureio_listener {
  * takes that peer's handshake to be overtaken by this many new
  * connections (a real handshake takes a round trip or two). */
 #define SIO_LISTENER_MAX_PENDING 256u
+/* Sessions ready (authenticated) that the application has not taken with
+ * secureio_accept, at most: one more is ended at once. */
+#define SIO_LISTENER_MAX_READY 256u
 /* A pending stream connection's handshake time, unless the options give
  * one: the engine's default (60 s) is for a peer that may be slow to come;
  * a connection that is already there speaks at once or not at all. */
@@ -66,6 +70,8 @@ struct secureio_listener {
 #define SIO_LISTENER_RETRY_US 100000u
 
 /* ------------------------------------------------------------- accepting */
+
+static void drop_unseen(struct secureio_listener *l, secureio_session *s);
 
 static void not_pending(struct secureio_listener *l, secureio_session *s)
 {
@@ -99,6 +105,8 @@ static void add_pending(struct secureio_listener *l, secureio_session *s)
 
 static void ready_push(struct secureio_listener *l, secureio_session *s)
 {
+    s->ready = 1;
+    l->nready++;
     s->next_accept = NULL;
     if (l->ready_tail != NULL)
         l->ready_tail->next_accept = s;
@@ -119,6 +127,8 @@ static void ready_remove(struct secureio_listener *l, secureio_session *s)
     *p = s->next_accept;
     if (l->ready_tail == s)
         l->ready_tail = prev;
+    s->ready = 0;
+    l->nready--;
 }
 
 /* A session is ready (its peer authenticated: pk): the application's
@@ -131,6 +141,24 @@ static void deliver(struct secureio_listener *l, secureio_session *s,
     if (l->on_accept != NULL) {
         s->accepted = 1;
         l->on_accept(l->user, s, pk);
+    } else if (l->nready >= SIO_LISTENER_MAX_READY) {
+        /* the application does not accept as fast as peers come: this
+         * one is refused (its peer sees the session end), as a full
+         * backlog refuses */
+        if (s->kind == SIO_T_CHILD) {
+            /* (being adopted by the acceptor: its engine ends, detached) */
+            secureio_engine_set_callbacks(s->e, NULL, NULL, NULL);
+            secureio_engine_close_now(s->e, sio_now_us());
+            s->e = NULL;
+            drop_unseen(l, s);
+            sio_loop_dirty(l->loop, &l->item);
+            return;
+        }
+        if (s->e != NULL && s->e->state != SECUREIO_STATE_CLOSED)
+            secureio_engine_close_now(s->e, sio_now_us());
+        else
+            s->free_pending = 1;
+        sio_loop_dirty(l->loop, &l->item);
     } else {
         ready_push(l, s);
     }
@@ -142,9 +170,11 @@ void sio_listener_event(secureio_session *s, const secureio_event *ev)
     struct secureio_listener *l = s->listener;
     if (ev->type == SECUREIO_EVENT_ESTABLISHED && s->kind != SIO_T_CHILD && ev->has_peer_key)
         deliver(l, s, ev->peer_key);
-    else if (ev->type == SECUREIO_EVENT_CLOSED && s->kind != SIO_T_CHILD) {
-        ready_remove(l, s);
-        s->free_pending = 1; /* never seen by the application: the listener frees it */
+    else if (ev->type == SECUREIO_EVENT_CLOSED && s->kind != SIO_T_CHILD && !s->ready) {
+        /* ended in its handshake (or refused): never seen by the
+         * application, the listener frees it; one that was ready stays
+         * queued, ended, with what it received, for secureio_accept */
+        s->free_pending = 1;
         sio_loop_dirty(l->loop, &l->item);
     }
 }
@@ -219,10 +249,11 @@ static void on_session_end(void *user, secureio_engine *e)
     s->have_last_engine = 1;
     s->e = NULL;
     sio_session_closed(s, s->closed ? s->closed_err : SECUREIO_ERR_CLOSED);
-    if (!s->accepted)
+    if (!s->accepted && !s->ready)
         drop_unseen(l, s);
-    else
+    else if (s->accepted)
         s->listener = NULL; /* the application's: it frees it */
+    /* (a ready one stays queued, ended, with what it received) */
 }
 
 static int hold(struct secureio_listener *l, const uint8_t *p, size_t len, const void *addr,

@@ -253,6 +253,8 @@ static void run_io(sio_loop *l, uint64_t until_us)
     bury(l); /* no event of this turn is left to reach them */
 }
 
+static void loop_destroy(sio_loop *l);
+
 static void *loop_thread(void *arg)
 {
     sio_loop *l = arg;
@@ -270,7 +272,10 @@ static void *loop_thread(void *arg)
             break;
         run_io(l, next_deadline(l));
     }
+    int destroy = l->destroy_on_exit;
     sio_loop_unlock(l);
+    if (destroy)
+        loop_destroy(l);
     return NULL;
 }
 
@@ -356,11 +361,22 @@ void sio_loop_unref(sio_loop *l)
     }
     l->stop = 1;
     wake(l);
+    if (l->has_thread && pthread_equal(pthread_self(), l->thread)) {
+        /* the last reference went inside a callback, on the loop's own
+         * thread: the thread ends its turn, then frees the loop */
+        l->destroy_on_exit = 1;
+        pthread_detach(l->thread);
+        sio_loop_unlock(l);
+        return;
+    }
     sio_loop_unlock(l);
-    if (l->has_thread && !pthread_equal(pthread_self(), l->thread))
+    if (l->has_thread)
         pthread_join(l->thread, NULL);
-    else if (l->has_thread)
-        pthread_detach(l->thread); /* (the last reference went inside a callback) */
+    loop_destroy(l);
+}
+
+static void loop_destroy(sio_loop *l)
+{
     bury(l);
     if (l->epfd >= 0)
         close(l->epfd);

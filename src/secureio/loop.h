@@ -56,7 +56,8 @@ struct sio_loop {
     pthread_cond_t cond; /* broadcast after each turn: waiters check their condition */
     int epfd, wakefd;
     int has_thread, stop, woken;
-    int no_pwait2; /* the kernel has no epoll_pwait2 */
+    int destroy_on_exit; /* the last reference went on the loop's thread */
+    int no_pwait2;       /* the kernel has no epoll_pwait2 */
     /* while the thread waits in epoll_wait: when it wakes by itself (0 while
      * it runs; UINT64_MAX: no timer) */
     uint64_t sleeping_until;
@@ -84,9 +85,9 @@ uint64_t sio_now_us(void);
  * error (SECUREIO_ERR_NOMEM, SECUREIO_ERR_IO with errno). */
 int sio_loop_new(sio_loop **out, int with_thread);
 void sio_loop_ref(sio_loop *l);
-/* Drops a reference (the loop's mutex not held; never on the loop's own
- * thread: the last one joins it); the last one stops the thread and frees
- * the loop. */
+/* Drops a reference; the last one stops the thread and frees the loop (on
+ * the loop's own thread, inside a callback: the thread frees it when its
+ * turn is over). */
 void sio_loop_unref(sio_loop *l);
 
 void sio_loop_lock(sio_loop *l);

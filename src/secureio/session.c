@@ -136,8 +136,10 @@ void sio_session_on_event(void *user, const secureio_event *ev)
     if (ev->type == SECUREIO_EVENT_CLOSED)
         sio_session_closed(s, ev->err);
     int unseen = s->listener != NULL && !s->accepted;
-    if (unseen)
-        sio_listener_event(s, ev); /* a connection waiting to be accepted */
+    if (unseen) {
+        sio_listener_event(s, ev);                    /* a connection waiting to be accepted */
+        unseen = s->listener != NULL && !s->accepted; /* (on_accept took it) */
+    }
     sio_loop_broadcast(s->loop);
     /* A listener's session is the application's from on_accept or
      * secureio_accept on: before, only its refused packets are told (who
@@ -866,9 +868,20 @@ void secureio_session_free(secureio_session *s)
             secureio_engine_close_now(s->e, sio_now_us());
             sio_session_flush(s, sio_now_us()); /* its CLOSE, if the transport takes it */
         }
-        secureio_engine_free(s->e);
+        if (sio_loop_on_thread(l)) {
+            /* inside a callback (on_accept, a handler): perhaps one of this
+             * engine's own, which goes on after we return; it is freed
+             * with the session, after this turn of the loop */
+            secureio_engine_set_callbacks(s->e, NULL, NULL, NULL);
+            s->e->n_handlers = 0; /* (nor do its channels' handlers run) */
+            s->zombie = s->e;
+        } else {
+            secureio_engine_free(s->e);
+        }
         s->e = NULL;
     }
+    s->on_event = NULL; /* (an event being told goes no further) */
+    s->dead = 1;        /* (nor is its transport read again in this turn) */
     if (s->listener != NULL)
         sio_listener_forget(s);
     sio_session_unwatch(s);

@@ -83,6 +83,8 @@ struct secureio_session {
     secureio_write_handle *free_handles;
     uint64_t write_now;         /* the clock at the last write that found no queue */
     secureio_stats last_engine; /* the engine's counters when an acceptor ended it */
+    secureio_engine *zombie;    /* freed inside one of its callbacks: freed with the session */
+    int ready;                  /* in its listener's queue for secureio_accept */
     int have_last_engine;
     uint64_t read_dropped, unhandled, syscalls_in, syscalls_out, unreachable;
 };

@@ -276,8 +276,14 @@ void sio_session_flush(secureio_session *s, uint64_t now)
 {
     if (s->dead || s->e == NULL || s->kind == SIO_T_CHILD)
         return;
-    if (s->out_len > s->out_off && !send_held(s))
-        return; /* still full: the engine keeps the rest */
+    if (s->out_len > s->out_off && !send_held(s)) {
+        /* still full: the engine keeps the rest, and the descriptor is
+         * watched again (a wake-up for room that took only a part of the
+         * held bytes left it unwatched: nothing was ever sent again) */
+        if (!s->dead)
+            set_out_blocked(s, 1);
+        return;
+    }
     set_out_blocked(s, 0);
     if (s->stream)
         flush_stream(s, now);
@@ -343,7 +349,8 @@ static void read_datagrams(secureio_session *s, uint64_t now)
 static void read_stream(secureio_session *s, uint64_t now)
 {
     uint8_t *buf = s->loop->rxbuf;
-    for (int round = 0; round < SIO_IO_ROUNDS && !s->in_paused && !s->dead; round++) {
+    for (int round = 0; round < SIO_IO_ROUNDS && !s->in_paused && !s->dead && s->e != NULL;
+         round++) {
         ssize_t n = read(s->fd, buf, SIO_LOOP_SLOT);
         s->syscalls_in++;
         if (n < 0) {
@@ -413,6 +420,7 @@ static void session_destroy(sio_item *it)
 
 void sio_session_destroy(secureio_session *s)
 {
+    secureio_engine_free(s->zombie);
     free(s->out);
     secureio_keylist_free(s->own_peers);
     if (s->rq != NULL) {

@@ -140,7 +140,7 @@ int sio_url_socket(const sio_url *u, int passive)
         if (u->family != AF_UNIX)
             (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (bind(fd, (const struct sockaddr *)&u->addr, u->addr_len) != 0 ||
-            (u->type == SOCK_STREAM && listen(fd, 128) != 0))
+            (u->type == SOCK_STREAM && listen(fd, SOMAXCONN) != 0))
             goto fail;
         return fd;
     }
