@@ -92,8 +92,12 @@ static void on_sink(void *user, uint32_t channel, const uint8_t *data, size_t le
     sink *k = user;
     (void)channel;
     (void)data;
-    atomic_fetch_add_explicit(&k->msgs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&k->bytes, len, memory_order_relaxed);
+    /* one thread writes them (the receiver's loop): plain stores that the
+     * measuring thread reads, not a locked add per message */
+    atomic_store_explicit(&k->msgs, atomic_load_explicit(&k->msgs, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&k->bytes, atomic_load_explicit(&k->bytes, memory_order_relaxed) + len,
+                          memory_order_relaxed);
 }
 
 typedef struct pair {
@@ -538,7 +542,49 @@ static double engine_tiny_ns(double secs)
     return best;
 }
 
-static double tiny_run(int own_loop, double secs)
+/* 1-byte messages written TINY_BATCH at a time (secureio_write_messages,
+ * copied, no completions): the messages the receiver got per second. */
+#define TINY_BATCH 64
+static double pump_batch(pair *p, double secs)
+{
+    static const uint8_t one = 1;
+    secureio_message m[TINY_BATCH];
+    for (int i = 0; i < TINY_BATCH; i++)
+        m[i] = (secureio_message){CH, &one, 1};
+    double t0 = 0, end = now_s() + secs + secs / 4, t_now = now_s();
+    uint64_t m0 = 0;
+    int started = 0;
+    unsigned tick = 0;
+    size_t off = 0;
+    while (t_now < end) {
+        size_t q = 0;
+        int rc = secureio_write_messages(p->a, m + off, TINY_BATCH - off, SECUREIO_WRITE_COPY, NULL,
+                                         NULL, &q);
+        off = (off + q) % TINY_BATCH;
+        if (rc == SECUREIO_ERR_AGAIN) {
+            if (writer_runs_loop)
+                turn(p->a);
+            else
+                sched_yield();
+        } else if (rc != SECUREIO_OK) {
+            die("secureio_write_messages", rc);
+        }
+        if ((++tick & 15) == 0) {
+            if (writer_runs_loop) /* a turn of our loop every 1024 messages */
+                turn(p->a);
+            t_now = now_s();
+        }
+        if (!started && t_now >= end - secs) {
+            started = 1;
+            t0 = now_s();
+            m0 = atomic_load(&p->k.msgs);
+        }
+    }
+    double t = now_s() - t0;
+    return (double)(atomic_load(&p->k.msgs) - m0) / t;
+}
+
+static double tiny_run(int own_loop, int batch, double secs)
 {
     static const uint8_t one = 1;
     pair p;
@@ -552,7 +598,10 @@ static double tiny_run(int own_loop, double secs)
             turn(p.a);
     pair_wait(&p);
     double msgs;
-    (void)pump(&p, &one, 1, 1u << 15, secs, &msgs);
+    if (batch)
+        msgs = pump_batch(&p, secs);
+    else
+        (void)pump(&p, &one, 1, 1u << 15, secs, &msgs);
     writer_runs_loop = 0;
     pair_close(&p);
     return 1e9 / msgs;
@@ -560,7 +609,7 @@ static double tiny_run(int own_loop, double secs)
 
 static void bench_tiny(void)
 {
-    double threaded = tiny_run(0, seconds), own = tiny_run(1, seconds);
+    double threaded = tiny_run(0, 0, seconds), own = tiny_run(1, 0, seconds);
     double engine = engine_tiny_ns(seconds / 2);
     double ns = own < threaded ? own : threaded;
     char fig[64], lim[64];
@@ -575,6 +624,18 @@ static void bench_tiny(void)
                "on one thread, with no lock and no system call; a session adds its loop's "
                "lock and a completion for each message, the socket, and the receiver's loop "
                "thread, one more busy thread on %ld CPUs\n",
+               sysconf(_SC_NPROCESSORS_ONLN));
+    double b_threaded = tiny_run(0, 1, seconds), b_own = tiny_run(1, 1, seconds);
+    double bns = b_own < b_threaded ? b_own : b_threaded;
+    snprintf(fig, sizeof fig, "%.1f ns/msg", bns);
+    line("tiny64", fig, lim, engine / bns, "<= 30 ns", bns <= 30.0);
+    printf("           (1-byte messages written %d at a time with secureio_write_messages: "
+           "the writer's session on a thread of its own: %.1f ns; run by the writer: %.1f ns)\n",
+           TINY_BATCH, b_threaded, b_own);
+    if (bns > 30.0)
+        printf("           why not met: what is left beside the engine's own work is the "
+               "socket between the two sessions and the receiver's loop thread waking for "
+               "it, on %ld CPUs; runs differ by a few ns on this machine\n",
                sysconf(_SC_NPROCESSORS_ONLN));
 }
 

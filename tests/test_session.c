@@ -54,6 +54,16 @@ static void on_channel(void *user, uint32_t channel, const uint8_t *data, size_t
     pthread_mutex_unlock(&c->mu);
 }
 
+/* a completion: counted in n, its bytes in bytes */
+static void on_written(void *arg, int err, size_t len)
+{
+    counter *c = arg;
+    pthread_mutex_lock(&c->mu);
+    c->n += err == SECUREIO_OK;
+    c->bytes += len;
+    pthread_mutex_unlock(&c->mu);
+}
+
 static int count(counter *c)
 {
     pthread_mutex_lock(&c->mu);
@@ -108,6 +118,35 @@ static void exchange(secureio_session *a, secureio_session *b, const char *what)
         usleep(10000);
     CHECK_EQ_INT(count(&c), 21);
     CHECK_EQ_UINT(c.bytes, 5 + 19 + sizeof big);
+    /* many at once: in order, each completed once */
+    secureio_message many[40];
+    static const char digits[] = "0123456789";
+    for (int i = 0; i < 40; i++)
+        many[i] = (secureio_message){7, digits, (size_t)(i % 10) + 1};
+    size_t queued = 99, total = 0;
+    counter done = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    CHECK_EQ_INT(
+        secureio_write_messages(a, many, 40, SECUREIO_WRITE_COPY, on_written, &done, &queued),
+        SECUREIO_OK);
+    CHECK_EQ_UINT(queued, 40);
+    for (int i = 0; i < 40; i++)
+        total += many[i].len;
+    for (int i = 0; i < 500 && (count(&c) < 61 || count(&done) < 40); i++)
+        usleep(10000);
+    CHECK_EQ_INT(count(&c), 61);
+    CHECK_EQ_UINT(c.bytes, 5 + 19 + sizeof big + total);
+    CHECK_EQ_INT(count(&done), 40);
+    CHECK_EQ_UINT(done.bytes, total);
+    /* a wrong one stops it there; what came before is queued */
+    many[3].data = NULL;
+    CHECK_EQ_INT(secureio_write_messages(a, many, 10, 0, NULL, NULL, &queued), SECUREIO_ERR_ARG);
+    CHECK_EQ_UINT(queued, 3);
+    CHECK_EQ_INT(secureio_write_messages(a, many, 1, 0, NULL, NULL, NULL), SECUREIO_ERR_ARG);
+    CHECK_EQ_INT(secureio_write_messages(a, NULL, 0, 0, NULL, NULL, &queued), SECUREIO_OK);
+    CHECK_EQ_UINT(queued, 0);
+    for (int i = 0; i < 500 && count(&c) < 64; i++)
+        usleep(10000);
+    CHECK_EQ_INT(count(&c), 64);
     CHECK_EQ_UINT(c.channel, 7);
     /* close: the peer learns it */
     CHECK_EQ_INT(secureio_session_close_wait(a, 5000), SECUREIO_OK);

@@ -491,22 +491,32 @@ static void wrote(secureio_session *s, unsigned flags)
     sio_loop_dirty_by(s->loop, &s->item, d);
 }
 
+/* Hands one message to the engine (mutex held); the loop is not told. */
+static int engine_write(secureio_session *s, uint32_t channel, const void *data, size_t len,
+                        unsigned flags, secureio_done_fn done, void *arg)
+{
+    if (s->e == NULL || s->closed)
+        return SECUREIO_ERR_CLOSED;
+    /* The time of a message is its queue's flush timer, which only the
+     * first message of a queue starts: behind others, a write reuses the
+     * time read for that one (a clock read is a fifth of a tiny write's
+     * cost). */
+    if (sio_sendq_at(&s->e->q, s->e->q_held) == NULL)
+        s->write_now = sio_now_us();
+    int rc = secureio_engine_write(s->e, channel, data, len, flags, done, arg, s->write_now);
+    if (rc == SECUREIO_ERR_STATE && s->state == SECUREIO_STATE_CLOSING)
+        return SECUREIO_ERR_CLOSED; /* (closing: no new writes) */
+    return rc;
+}
+
 /* Queues a message, waiting while the queue is full (mutex held). */
 static int queue_write(secureio_session *s, uint32_t channel, const void *data, size_t len,
                        unsigned flags, secureio_done_fn done, void *arg, int wait)
 {
     for (;;) {
-        if (s->e == NULL || s->closed)
-            return SECUREIO_ERR_CLOSED;
-        /* The time of a message is its queue's flush timer, which only the
-         * first message of a queue starts: behind others, a write reuses
-         * the time read for that one (a clock read is a fifth of a tiny
-         * write's cost). */
-        if (sio_sendq_at(&s->e->q, s->e->q_held) == NULL)
-            s->write_now = sio_now_us();
-        int rc = secureio_engine_write(s->e, channel, data, len, flags, done, arg, s->write_now);
-        if (rc == SECUREIO_ERR_STATE && s->state == SECUREIO_STATE_CLOSING)
-            return SECUREIO_ERR_CLOSED; /* (closing: no new writes) */
+        int rc = engine_write(s, channel, data, len, flags, done, arg);
+        if (rc == SECUREIO_ERR_CLOSED)
+            return rc;
         if (rc == SECUREIO_OK)
             wrote(s, flags);
         if (rc != SECUREIO_ERR_AGAIN || !wait)
@@ -549,6 +559,33 @@ int secureio_write_message_cb(secureio_session *s, uint32_t channel, const void 
         return SECUREIO_ERR_ARG;
     sio_loop_lock(s->loop);
     int rc = queue_write(s, channel, data, len, flags, done, arg, 0);
+    sio_loop_unlock(s->loop);
+    return rc;
+}
+
+int secureio_write_messages(secureio_session *s, const secureio_message *messages, size_t count,
+                            unsigned flags, secureio_done_fn done, void *arg, size_t *queued)
+{
+    if (queued != NULL)
+        *queued = 0;
+    if (s == NULL || queued == NULL || (messages == NULL && count > 0))
+        return SECUREIO_ERR_ARG;
+    sio_loop_lock(s->loop);
+    int rc = SECUREIO_OK;
+    size_t i = 0;
+    for (; i < count; i++) {
+        const secureio_message *m = &messages[i];
+        if (m->data == NULL && m->len > 0) {
+            rc = SECUREIO_ERR_ARG;
+            break;
+        }
+        rc = engine_write(s, m->channel, m->data, m->len, flags, done, arg);
+        if (rc != SECUREIO_OK)
+            break;
+    }
+    if (i > 0)
+        wrote(s, flags); /* (once for them all) */
+    *queued = i;
     sio_loop_unlock(s->loop);
     return rc;
 }
