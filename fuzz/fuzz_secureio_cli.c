@@ -77,6 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st->o = &o;
     st->datagram = data[0] & 1;
     st->window = WINDOW_START;
+    st->cwnd = WINDOW_START;
+    st->ssthresh = UINT64_MAX;
     uint64_t now = 1000000, gaps = 0;
     size_t i = 1;
     while (i + 3 <= size) {
@@ -99,6 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(st->broken);
         } else if (kind == 1) {
             on_control(st, CTL_CHANNEL, m, len);
+            CHECK(st->cwnd >= CWND_MIN && st->cwnd <= WINDOW_MAX + WINDOW_START);
         } else if (st->datagram && st->nheld > 0) {
             skip_gap(st, UINT64_MAX, 0);
             CHECK(st->next_seq > prev_next); /* (a gap given up moves on) */

@@ -13,7 +13,8 @@
  * Between two secureio CLIs, on top of the session:
  *   data (default channel)  BE64 seq || BE64 offset || bytes
  *   control (channel 1)     ACK  1 || BE64 next seq || BE64 next offset ||
- *                                   BE32 window || u8 flags (1: end seen)
+ *                                   BE32 window || u8 flags (1: end seen,
+ *                                   2: messages given up since the last ACK)
  *                           MARK 2 || BE64 seq || BE64 offset || u8 flags
  *                                   (1: the end of input)
  * A MARK says everything before seq was sent; with the end flag, that
@@ -22,7 +23,9 @@
  * early for up to HOLD_MS, and then counts the ones missing as lost; it
  * acknowledges what it has written or given up (ACK) and says how much more
  * it can take (window: half its socket's receive buffer); the sender keeps
- * at most that much unacknowledged, and says where it is (MARK) when it
+ * at most that much unacknowledged, and less while the path loses: half
+ * as much after an ACK that says messages were given up, growing again
+ * while none are (slow start, then a packet a round); it says where it is (MARK) when it
  * hears nothing, so that a lost tail is found. Over a stream nothing is
  * lost and the transport paces: only the end is marked and acknowledged.
  */
@@ -52,6 +55,8 @@
 #define CTL_ACK_LEN 22u
 #define CTL_MARK_LEN 18u
 #define FLAG_END 1u
+#define FLAG_LOSS 2u /* an ACK's: messages were given up since the last one */
+#define CWND_MIN (32u << 10)
 
 #define SLOTS 32u
 #define SLOT_DATA 65536u            /* a stream read; datagram reads are one packet's worth */
@@ -97,7 +102,8 @@ struct pipe_state {
     unsigned nbusy;
     uint64_t sent_seq, sent_off;
     uint64_t acked_seq, acked_off, ack_progress_us;
-    uint64_t window;
+    uint64_t window;                      /* the receiver's */
+    uint64_t cwnd, ssthresh, cwnd_cut_us; /* the path's, as losses say */
     int end_acked, write_err;
 
     /* receiver (reader thread; marks from the handler) */
@@ -171,7 +177,7 @@ static void send_ctl(pipe_state *st, const uint8_t *msg, size_t len)
     (void)rc;
 }
 
-static void send_ack(pipe_state *st, uint64_t seq, uint64_t off, uint64_t window, int end)
+static void send_ack(pipe_state *st, uint64_t seq, uint64_t off, uint64_t window, unsigned flags)
 {
     uint8_t m[CTL_ACK_LEN];
     m[0] = CTL_ACK;
@@ -181,7 +187,7 @@ static void send_ack(pipe_state *st, uint64_t seq, uint64_t off, uint64_t window
     m[18] = (uint8_t)(window >> 16);
     m[19] = (uint8_t)(window >> 8);
     m[20] = (uint8_t)window;
-    m[21] = end ? FLAG_END : 0;
+    m[21] = (uint8_t)flags;
     send_ctl(st, m, sizeof m);
 }
 
@@ -206,10 +212,24 @@ static void on_control(void *user, uint32_t channel, const uint8_t *m, size_t le
     if (len == CTL_ACK_LEN && m[0] == CTL_ACK) {
         uint64_t aseq = get_be64(m + 1), aoff = get_be64(m + 9);
         uint64_t win = (uint64_t)m[17] << 24 | (uint64_t)m[18] << 16 | (uint64_t)m[19] << 8 | m[20];
+        uint64_t now = now_us();
+        if ((m[21] & FLAG_LOSS) && now - st->cwnd_cut_us >= HOLD_MS * 1000u) {
+            /* the path lost some: half as much in flight (once a round) */
+            st->cwnd = st->cwnd / 2 < CWND_MIN ? CWND_MIN : st->cwnd / 2;
+            st->ssthresh = st->cwnd;
+            st->cwnd_cut_us = now;
+        } else if (aseq <= st->sent_seq && aoff <= st->sent_off && aoff > st->acked_off) {
+            /* none lost: more in flight, doubling until the first loss,
+             * then a packet's worth a round */
+            uint64_t acked = aoff - st->acked_off;
+            st->cwnd += st->cwnd < st->ssthresh ? acked : acked * 1400u / st->cwnd + 1;
+            if (st->cwnd > WINDOW_MAX)
+                st->cwnd = WINDOW_MAX;
+        }
         if (aseq <= st->sent_seq && aoff <= st->sent_off && aoff > st->acked_off) {
             st->acked_seq = aseq;
             st->acked_off = aoff;
-            st->ack_progress_us = now_us();
+            st->ack_progress_us = now;
         }
         if (win >= WINDOW_MIN && win <= WINDOW_MAX)
             st->window = win;
@@ -232,7 +252,7 @@ static void on_control(void *user, uint32_t channel, const uint8_t *m, size_t le
     pthread_cond_broadcast(&st->cv);
     pthread_mutex_unlock(&st->mu);
     if (reply_end)
-        send_ack(st, seq, off, WINDOW_MIN, 1);
+        send_ack(st, seq, off, WINDOW_MIN, FLAG_END);
 }
 
 /* ------------------------------------------------------------- events */
@@ -485,7 +505,7 @@ static void *reader(void *arg)
     pipe_state *st = arg;
     size_t cap = DATA_HDR + SLOT_DATA;
     uint8_t *buf = malloc(cap);
-    uint64_t last_ack = 0, acked_seq = 0, acked_off = 0, acked_marks = 0;
+    uint64_t last_ack = 0, acked_seq = 0, acked_off = 0, acked_marks = 0, acked_lost = 0;
     uint64_t last_progress = now_us();
     uint64_t window = WINDOW_START;
     if (st->datagram) {
@@ -544,7 +564,9 @@ static void *reader(void *arg)
         if (done || (st->datagram && ((changed && (now - last_ack >= ACK_MS * 1000u ||
                                                    st->next_off - acked_off >= window / 8)) ||
                                       marks != acked_marks))) {
-            send_ack(st, st->next_seq, st->next_off, window, done);
+            send_ack(st, st->next_seq, st->next_off, window,
+                     (done ? FLAG_END : 0) | (st->lost_msgs > acked_lost ? FLAG_LOSS : 0));
+            acked_lost = st->lost_msgs;
             acked_seq = st->next_seq;
             acked_off = st->next_off;
             acked_marks = marks;
@@ -613,7 +635,8 @@ static int send_input(pipe_state *st)
             if (st->closed || st->write_err != SECUREIO_OK)
                 break;
             uint64_t now = now_us();
-            int room = !st->datagram || st->sent_off - st->acked_off < st->window;
+            int room = !st->datagram || st->sent_off - st->acked_off <
+                                            (st->window < st->cwnd ? st->window : st->cwnd);
             if (room && st->nbusy < SLOTS) {
                 for (slot = 0; slot < SLOTS && st->busy[slot]; slot++) {
                 }
@@ -933,6 +956,8 @@ int cli_pipe(const cli_pipe_opts *o)
     st->o = o;
     st->datagram = is_datagram(o->url);
     st->window = WINDOW_START;
+    st->cwnd = WINDOW_START;
+    st->ssthresh = UINT64_MAX;
     st->slots = malloc((size_t)SLOTS * (DATA_HDR + SLOT_DATA));
 
     secureio_session_options so = SECUREIO_SESSION_OPTIONS_INIT;
