@@ -324,10 +324,11 @@ SECUREIO_API void secureio_session_stats_get(const secureio_session *s,
 SECUREIO_API void secureio_session_close(secureio_session *s);
 SECUREIO_API SECUREIO_MUST_CHECK int secureio_session_close_wait(secureio_session *s,
                                                                  int timeout_ms);
-/* Closes at once if needed, stops its thread, frees. Inside a callback
- * (on_accept, a handler, an event) it may free any session of the loop,
- * its own too: the session's callbacks stop at once, and what is left of
- * it goes when the loop's turn is over. */
+/* Closes at once if needed, stops its thread, frees. Not on the loop's
+ * thread (inside a callback), but for one case: inside on_accept, the
+ * session given to it (refused there; what is left of it goes when the
+ * loop's turn is over). Elsewhere close it in the callback, and free it
+ * from another thread. */
 SECUREIO_API void secureio_session_free(secureio_session *s);
 
 /* --------------------------------------------- the application's own loop */

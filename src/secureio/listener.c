@@ -690,6 +690,8 @@ int secureio_accept(secureio_listener *l, secureio_session **out,
         secureio_session *s = l->ready_head;
         ready_remove(l, s);
         s->accepted = 1;
+        if (s->kind == SIO_T_CHILD && s->e == NULL)
+            s->listener = NULL; /* (ended while it waited: the listener is done with it) */
         if (peer_key != NULL)
             memcpy(peer_key, s->accepted_pk, SECUREIO_PUBLIC_KEY_LEN);
         *out = s;

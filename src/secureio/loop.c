@@ -177,6 +177,9 @@ static void run_work(sio_loop *l, uint64_t now)
         if (it->dirty || it->ops->deadline(it) <= now) {
             it->dirty = 0;
             it->ops->work(it, now);
+            if (next != NULL && next->loop != l)
+                break; /* (work() removed the next one too: the others' turn
+                        * is the next pass, which comes at once) */
         }
         it = next;
     }

@@ -485,6 +485,8 @@ static void wrote(secureio_session *s, unsigned flags)
             const sio_loop *prev = sio_loop_enter(s->loop); /* (completions run here) */
             sio_session_flush(s, now);
             sio_loop_leave(prev);
+            if (s->e == NULL)
+                return; /* (ended meanwhile) */
             d = secureio_engine_deadline(s->e);
         }
     }

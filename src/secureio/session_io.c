@@ -82,6 +82,14 @@ static void transport_gone(secureio_session *s, int err)
     if (s->dead)
         return;
     s->dead = 1;
+    /* nothing more is read or written: not watched either (a descriptor
+     * at its end stays readable, and the loop would spin on it until the
+     * application frees the session) */
+    if (s->kind != SIO_T_IO && s->kind != SIO_T_CHILD && s->fd >= 0) {
+        (void)sio_loop_watch(s->loop, &s->item, 0, s->fd, 0, EPOLL_CTL_DEL);
+        if (s->fd_out != s->fd && s->fd_out >= 0)
+            (void)sio_loop_watch(s->loop, &s->item, 1, s->fd_out, 0, EPOLL_CTL_DEL);
+    }
     if (s->e != NULL && s->e->state != SECUREIO_STATE_CLOSED)
         sio_close_with(s->e, err);
     sio_session_closed(s, err);
