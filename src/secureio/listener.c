@@ -361,19 +361,7 @@ static void read_datagrams(struct secureio_listener *l, uint64_t now)
     struct sockaddr_storage addrs[SIO_LOOP_BATCH];
     sio_udp_rxctl ctl[SIO_LOOP_BATCH];
     for (int round = 0; round < 8; round++) {
-        for (unsigned i = 0; i < SIO_LOOP_BATCH; i++) {
-            iov[i].iov_base = buf + (size_t)i * SIO_LOOP_SLOT;
-            iov[i].iov_len = SIO_LOOP_SLOT;
-            memset(&msgs[i], 0, sizeof msgs[i]);
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_name = &addrs[i];
-            msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
-            if (l->gro) {
-                msgs[i].msg_hdr.msg_control = ctl[i].buf;
-                msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
-            }
-        }
+        sio_udp_rx_prepare(msgs, iov, ctl, addrs, buf, l->gro);
         int n = recvmmsg(l->fd, msgs, SIO_LOOP_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0 && errno == EINTR)
             continue;
@@ -384,10 +372,7 @@ static void read_datagrams(struct secureio_listener *l, uint64_t now)
                 continue; /* larger than any packet: not ours */
             /* one datagram, or (GRO) several of one sender and one size */
             const uint8_t *p = iov[i].iov_base;
-            size_t left = msgs[i].msg_len;
-            size_t seg = l->gro ? sio_udp_segment_size(&msgs[i].msg_hdr) : 0;
-            if (seg == 0 || seg > left)
-                seg = left;
+            size_t left = msgs[i].msg_len, seg = sio_udp_rx_segment(&msgs[i], l->gro);
             while (left > 0) {
                 size_t len = left < seg ? left : seg;
                 int rc = secureio_acceptor_recv(l->acc, p, len, &addrs[i],

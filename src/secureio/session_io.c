@@ -308,17 +308,7 @@ static void read_datagrams(secureio_session *s, uint64_t now)
     struct iovec iov[SIO_LOOP_BATCH];
     sio_udp_rxctl ctl[SIO_LOOP_BATCH];
     for (int round = 0; round < SIO_IO_ROUNDS && s->e != NULL && !s->dead; round++) {
-        for (unsigned i = 0; i < SIO_LOOP_BATCH; i++) {
-            iov[i].iov_base = buf + (size_t)i * SIO_LOOP_SLOT;
-            iov[i].iov_len = SIO_LOOP_SLOT;
-            memset(&msgs[i], 0, sizeof msgs[i]);
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            if (s->gro) {
-                msgs[i].msg_hdr.msg_control = ctl[i].buf;
-                msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
-            }
-        }
+        sio_udp_rx_prepare(msgs, iov, ctl, NULL, buf, s->gro);
         int n = recvmmsg(s->fd, msgs, SIO_LOOP_BATCH, MSG_DONTWAIT, NULL);
         s->syscalls_in++;
         if (n < 0) {
@@ -336,10 +326,7 @@ static void read_datagrams(secureio_session *s, uint64_t now)
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
                 continue; /* larger than any packet: not ours */
             const uint8_t *p = iov[i].iov_base;
-            size_t left = msgs[i].msg_len,
-                   seg = s->gro ? sio_udp_segment_size(&msgs[i].msg_hdr) : 0;
-            if (seg == 0 || seg > left)
-                seg = left;
+            size_t left = msgs[i].msg_len, seg = sio_udp_rx_segment(&msgs[i], s->gro);
             while (left > 0 && s->e != NULL) {
                 size_t len = left < seg ? left : seg;
                 if (secureio_engine_recv(s->e, p, len, now) == SECUREIO_ERR_CLOSED)

@@ -105,14 +105,39 @@ int sio_udp_can_gso(int fd)
     return getsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, &sl) == 0;
 }
 
-size_t sio_udp_segment_size(struct msghdr *m)
+void sio_udp_rx_prepare(struct mmsghdr *msgs, struct iovec *iov, sio_udp_rxctl *ctl,
+                        struct sockaddr_storage *addrs, uint8_t *buf, int gro)
 {
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c))
-        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
-            c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            int size;
-            memcpy(&size, CMSG_DATA(c), sizeof size);
-            return size > 0 ? (size_t)size : 0;
+    for (unsigned i = 0; i < SIO_LOOP_BATCH; i++) {
+        iov[i].iov_base = buf + (size_t)i * SIO_LOOP_SLOT;
+        iov[i].iov_len = SIO_LOOP_SLOT;
+        memset(&msgs[i], 0, sizeof msgs[i]);
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        if (addrs != NULL) {
+            msgs[i].msg_hdr.msg_name = &addrs[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
         }
-    return 0;
+        if (gro) {
+            msgs[i].msg_hdr.msg_control = ctl[i].buf;
+            msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
+        }
+    }
+}
+
+size_t sio_udp_rx_segment(struct mmsghdr *m, int gro)
+{
+    size_t len = m->msg_len, seg = 0;
+    if (gro) {
+        struct msghdr *h = &m->msg_hdr;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c))
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+                c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+                int size;
+                memcpy(&size, CMSG_DATA(c), sizeof size);
+                seg = size > 0 ? (size_t)size : 0;
+                break;
+            }
+    }
+    return seg == 0 || seg > len ? len : seg;
 }

@@ -60,14 +60,21 @@ void sio_udp_disable_gro(int fd);
  * if they may be tried. */
 int sio_udp_can_gso(int fd);
 
-/* Receive side: control buffers for a recvmmsg batch, and the segment
- * size of a coalesced datagram (0: one datagram). */
+/* Receive side: control buffers for a recvmmsg batch, the batch over a
+ * loop's receive buffer, and the size of the datagrams in each message. */
 typedef union sio_udp_rxctl {
     size_t align; /* (a cmsghdr's alignment) */
     /* the segment size, and room for what else a caller's socket may have
      * asked for (timestamps, packet info), so that it is not cut off */
     uint8_t buf[CMSG_SPACE(sizeof(int)) + 128];
 } sio_udp_rxctl;
-size_t sio_udp_segment_size(struct msghdr *m);
+/* SIO_LOOP_BATCH messages, one SIO_LOOP_SLOT of buf each; addrs NULL for a
+ * connected socket; ctl for the segment sizes when gro. */
+void sio_udp_rx_prepare(struct mmsghdr *msgs, struct iovec *iov, sio_udp_rxctl *ctl,
+                        struct sockaddr_storage *addrs, uint8_t *buf, int gro);
+/* The size of each datagram in received message m: its whole length, or,
+ * coalesced (GRO), the segment size the kernel reports (the last may be
+ * shorter). At least 1 when the message is not empty. */
+size_t sio_udp_rx_segment(struct mmsghdr *m, int gro);
 
 #endif /* SECUREIO_UDP_H */
