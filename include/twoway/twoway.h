@@ -5,6 +5,7 @@
 #ifndef TWOWAY_TWOWAY_H
 #define TWOWAY_TWOWAY_H
 
+#include <twoway/bhttp.h>
 #include <twoway/common.h>
 #include <twoway/frame.h>
 #include <twoway/hpke.h>
