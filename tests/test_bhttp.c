@@ -520,8 +520,8 @@ static void test_invalid(void)
         n = REQ("GET", bad_paths[i], NULL, NULL);
         CHECK_EQ_INT(decode_rc(0, m, n), TWOWAY_ERR_FORMAT);
     }
-    n = REQ("CONNECT", "", NULL, NULL); /* CONNECT has no path */
-    CHECK_EQ_INT(decode_rc(0, m, n), TWOWAY_OK);
+    n = REQ("CONNECT", "", NULL, NULL); /* no path, but a scheme and no authority */
+    CHECK_EQ_INT(decode_rc(0, m, n), TWOWAY_ERR_FORMAT); /* see test_review_findings */
     n = REQ("OPTIONS", "*", NULL, NULL);
     CHECK_EQ_INT(decode_rc(0, m, n), TWOWAY_OK);
     /* padding of zeros only */
@@ -860,6 +860,8 @@ static void test_round_trips(void)
         m.status = (uint16_t)(200 + RND() % 400);
         m.method = (const uint8_t *)"PUT";
         m.method_len = 3;
+        m.scheme = (const uint8_t *)"https";
+        m.scheme_len = 5;
         m.path = (const uint8_t *)"/p?q=1";
         m.path_len = 6;
         m.headers = f;
@@ -903,6 +905,135 @@ static void test_round_trips(void)
 #undef RND
 }
 
+/* Review findings: each was accepted (or refused) against RFC 9292. */
+static void test_review_findings(void)
+{
+    /* RFC 9292 §3.6: pseudo-fields cannot be included in trailers */
+    const uint8_t ptrail[] = {0x01, 0x40, 0xc8, 0x00, 0x00, 0x0c, 0x09, ':',  'p',
+                              'r',  'o',  't',  'o',  'c',  'o',  'l',  0x01, 'x'};
+    CHECK_EQ_INT(decode_rc(1, ptrail, sizeof ptrail), TWOWAY_ERR_FORMAT);
+    const uint8_t ptrail_i[] = {0x03, 0x40, 0xc8, 0x00, 0x00, 0x09, ':',  'p', 'r',
+                                'o',  't',  'o',  'c',  'o',  'l',  0x01, 'x', 0x00};
+    CHECK_EQ_INT(decode_rc(1, ptrail_i, sizeof ptrail_i), TWOWAY_ERR_FORMAT);
+    /* ... and the encoder does not write them there */
+    twoway_bhttp_message r;
+    memset(&r, 0, sizeof r);
+    r.version = TWOWAY_BHTTP_MESSAGE_VERSION;
+    r.response = 1;
+    r.status = 200;
+    twoway_bhttp_field pt = F(":protocol", "x");
+    r.trailers = &pt;
+    r.n_trailers = 1;
+    uint8_t out[64];
+    size_t n = sizeof out;
+    CHECK_EQ_INT(twoway_bhttp_encode(&r, 0, out, &n), TWOWAY_ERR_ARG);
+    n = sizeof out;
+    CHECK_EQ_INT(twoway_bhttp_encode_tail(&r, 1, out, &n), TWOWAY_ERR_ARG);
+    /* but a pseudo-field in the header section is fine */
+    r.headers = &pt;
+    r.n_headers = 1;
+    r.n_trailers = 0;
+    n = sizeof out;
+    CHECK_EQ_INT(twoway_bhttp_encode(&r, 0, out, &n), TWOWAY_OK);
+    CHECK_EQ_INT(decode_rc(1, out, n), TWOWAY_OK);
+
+    /* RFC 9113 §8.3.1, which RFC 9292 §3.4 applies to the control data: a
+     * request other than CONNECT has a scheme; a CONNECT without a path
+     * (not extended CONNECT) has no scheme and has an authority */
+    uint8_t m[64];
+    const uint8_t tail[] = {0, 0, 0};
+    struct {
+        const char *method, *scheme, *authority, *path;
+        int ok;
+    } ctl[] = {
+        {"GET", "https", "", "/", 1},
+        {"GET", "", "example.com", "/", 0},
+        {"CONNECT", "", "example.com:443", "", 1},
+        {"CONNECT", "https", "example.com:443", "", 0},
+        {"CONNECT", "", "", "", 0},
+        {"CONNECT", "https", "example.com", "/chat", 1}, /* extended CONNECT */
+        {"CONNECT", "", "example.com", "/chat", 0},
+    };
+    for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++) {
+        size_t o = 0;
+        const char *s[4] = {ctl[i].method, ctl[i].scheme, ctl[i].authority, ctl[i].path};
+        m[o++] = 0;
+        for (size_t k = 0; k < 4; k++) {
+            m[o++] = (uint8_t)strlen(s[k]);
+            memcpy(m + o, s[k], strlen(s[k]));
+            o += strlen(s[k]);
+        }
+        memcpy(m + o, tail, sizeof tail);
+        o += sizeof tail;
+        if (!CHECK_EQ_INT(decode_rc(0, m, o), ctl[i].ok ? TWOWAY_OK : TWOWAY_ERR_FORMAT))
+            fprintf(stderr, "control %zu\n", i);
+        twoway_bhttp_message q;
+        memset(&q, 0, sizeof q);
+        q.version = TWOWAY_BHTTP_MESSAGE_VERSION;
+        q.method = (const uint8_t *)s[0];
+        q.method_len = strlen(s[0]);
+        q.scheme = (const uint8_t *)s[1];
+        q.scheme_len = strlen(s[1]);
+        q.authority = (const uint8_t *)s[2];
+        q.authority_len = strlen(s[2]);
+        q.path = (const uint8_t *)s[3];
+        q.path_len = strlen(s[3]);
+        n = sizeof out;
+        CHECK_EQ_INT(twoway_bhttp_encode(&q, 0, out, &n), ctl[i].ok ? TWOWAY_OK : TWOWAY_ERR_ARG);
+    }
+
+    /* a size past SIZE_MAX is TOO_BIG, as bhttp.h says, not a wrap */
+    memset(&r, 0, sizeof r);
+    r.version = TWOWAY_BHTTP_MESSAGE_VERSION;
+    r.response = 1;
+    r.status = 200;
+    r.padding = SIZE_MAX - 2;
+    n = 0;
+    CHECK_EQ_INT(twoway_bhttp_encode(&r, 0, NULL, &n), TWOWAY_ERR_TOO_BIG);
+    n = 0; /* two bytes and SIZE_MAX - 2 fit exactly */
+    CHECK_EQ_INT(twoway_bhttp_encode_tail(&r, 1, NULL, &n), TWOWAY_ERR_BUFFER);
+    CHECK(n == SIZE_MAX);
+    r.padding = SIZE_MAX - 1;
+    n = 0;
+    CHECK_EQ_INT(twoway_bhttp_encode_tail(&r, 1, NULL, &n), TWOWAY_ERR_TOO_BIG);
+
+    /* Once the end of the message was given (last = 1) and the decoder
+     * read the parts it left out as zeros, bytes handed in afterwards are
+     * after the message: padding, never a content length or a field. */
+    twoway_bhttp_decoder *d = NULL;
+    twoway_bhttp_event ev;
+    size_t used;
+    const uint8_t resp[] = {0x01, 0x40, 0xc8};
+    const uint8_t later[] = {0x05, 'h', 'e', 'l', 'l', 'o'};
+    if (CHECK_EQ_INT(twoway_bhttp_decoder_new(&d, 1, NULL), TWOWAY_OK)) {
+        CHECK_EQ_INT(twoway_bhttp_decode(d, resp, sizeof resp, 1, &used, &ev), TWOWAY_OK);
+        CHECK_EQ_INT(ev.type, TWOWAY_BHTTP_STATUS);
+        CHECK_EQ_INT(twoway_bhttp_decode(d, NULL, 0, 1, &used, &ev), TWOWAY_OK);
+        CHECK(ev.type == TWOWAY_BHTTP_SECTION_END && ev.section == TWOWAY_BHTTP_SECTION_HEADER);
+        int rc = twoway_bhttp_decode(d, later, sizeof later, 0, &used, &ev);
+        CHECK(rc == TWOWAY_ERR_FORMAT || ev.type != TWOWAY_BHTTP_CONTENT);
+        for (int i = 0; i < 8 && rc == TWOWAY_OK && ev.type != TWOWAY_BHTTP_END; i++) {
+            rc = twoway_bhttp_decode(d, later + used, sizeof later - used, 0, &used, &ev);
+            CHECK(ev.type != TWOWAY_BHTTP_CONTENT);
+        }
+        CHECK_EQ_INT(rc, TWOWAY_ERR_FORMAT);
+        /* zeros after it are padding */
+        twoway_bhttp_decoder_reset(d);
+        const uint8_t zeros[4] = {0};
+        CHECK_EQ_INT(twoway_bhttp_decode(d, resp, sizeof resp, 1, &used, &ev), TWOWAY_OK);
+        CHECK_EQ_INT(twoway_bhttp_decode(d, NULL, 0, 1, &used, &ev), TWOWAY_OK);
+        rc = TWOWAY_OK;
+        size_t off = 0;
+        for (int i = 0; i < 8 && rc == TWOWAY_OK && ev.type != TWOWAY_BHTTP_END; i++) {
+            rc = twoway_bhttp_decode(d, zeros + off, sizeof zeros - off, 1, &used, &ev);
+            off += used;
+        }
+        CHECK_EQ_INT(rc, TWOWAY_OK);
+        CHECK_EQ_INT(ev.type, TWOWAY_BHTTP_END);
+        twoway_bhttp_decoder_free(d);
+    }
+}
+
 int main(void)
 {
     test_rfc_examples();
@@ -912,5 +1043,6 @@ int main(void)
     test_encoder_refuses();
     test_streaming();
     test_round_trips();
+    test_review_findings();
     return test_summary("test_bhttp");
 }

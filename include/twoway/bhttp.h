@@ -27,14 +27,17 @@
  * What a decoder checks (RFC 9292 §3, with HTTP/2's field rules that it
  * cites): the framing indicator; request or response as the decoder was made
  * for; a method that is a token; scheme, authority and path without control
- * characters, spaces or bytes above 0x7e; a final status of 200-599 and
- * informational ones of 100-199; field names that are tokens (upper-case
- * letters are given back in lower case, as HTTP/2 writes them) and are not
- * :method, :scheme, :authority, :path or :status; other pseudo-fields
- * (":name") only before the section's first regular field; field values
- * without NUL, CR or LF and without white space at either end; padding of
- * zeros only. Field semantics (a Content-Length that disagrees with the
- * content, connection-specific fields) are the application's to judge.
+ * characters, spaces or bytes above 0x7e; a scheme and a path in every
+ * request but a CONNECT, which has an authority, no scheme and no path (RFC
+ * 9113 §8.3.1, §8.5; an extended CONNECT has all three); a final status of
+ * 200-599 and informational ones of 100-199; field names that are tokens
+ * (upper-case letters are given back in lower case, as HTTP/2 writes them)
+ * and are not :method, :scheme, :authority, :path or :status; other
+ * pseudo-fields (":name") only before the section's first regular field and
+ * never in a trailer section; field values without NUL, CR or LF and without
+ * white space at either end; padding of zeros only. Field semantics (a
+ * Content-Length that disagrees with the content, connection-specific fields)
+ * are the application's to judge.
  *
  * Encoding writes whole messages (twoway_bhttp_encode) or, to stream, the
  * part before the content (twoway_bhttp_encode_head), each content chunk's
@@ -130,7 +133,8 @@ typedef struct twoway_bhttp_message {
 
 /* The whole message m in the given form. Errors: TWOWAY_ERR_ARG (a field,
  * method, status or string the decoder would refuse; a wrong version),
- * TWOWAY_ERR_BUFFER. */
+ * TWOWAY_ERR_BUFFER, TWOWAY_ERR_TOO_BIG (the size does not fit a size_t;
+ * the same three for encode_head and encode_tail). */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_bhttp_encode(const twoway_bhttp_message *m, int form,
                                                      uint8_t *out, size_t *out_len);
 
@@ -218,21 +222,22 @@ typedef struct twoway_bhttp_event {
 typedef struct twoway_bhttp_decoder twoway_bhttp_decoder;
 
 /* A decoder of one request (response 0) or one response (response 1).
- * limits may be NULL (the defaults). TWOWAY_ERR_ARG for a wrong version or a
- * limit of 0 where 0 means nothing (none), TWOWAY_ERR_NOMEM. It allocates
+ * limits may be NULL (the defaults). TWOWAY_ERR_ARG for another response
+ * value or a wrong limits version, TWOWAY_ERR_NOMEM. It allocates
  * once, here: max_field_len or max_control_len bytes, the larger. */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_bhttp_decoder_new(twoway_bhttp_decoder **out, int response,
                                                           const twoway_bhttp_limits *limits);
 
 /*
- * Reads from in[in_len] until it has an event, and says in *consumed how
- * many bytes it used (always all of them with TWOWAY_BHTTP_NEED_MORE; call
- * again with the rest otherwise). last = 1 says that in ends the message:
- * then the sections a truncated message leaves out are reported (each as an
- * empty SECTION_END) and the last event is TWOWAY_BHTTP_END, which further
- * calls repeat. Bytes after the message other than zeros are
- * TWOWAY_ERR_FORMAT; an end at a place where the message may not end is
- * TWOWAY_ERR_TRUNCATED.
+ * Reads from in[in_len] until it has an event, and says in *consumed how many
+ * bytes it used (always all of them with TWOWAY_BHTTP_NEED_MORE; call again
+ * with the rest otherwise). last = 1 says that in ends the message: then the
+ * sections a truncated message leaves out are reported (each as an empty
+ * SECTION_END) and the last event is TWOWAY_BHTTP_END, which further calls
+ * repeat. Once a left-out part was read so, the end stands: bytes handed in
+ * afterwards (whatever last says) are padding. Bytes after the message other
+ * than zeros are TWOWAY_ERR_FORMAT; an end at a place where the message may
+ * not end is TWOWAY_ERR_TRUNCATED.
  */
 TWOWAY_API TWOWAY_MUST_CHECK int twoway_bhttp_decode(twoway_bhttp_decoder *d, const uint8_t *in,
                                                      size_t in_len, int last, size_t *consumed,

@@ -68,6 +68,7 @@ struct twoway_bhttp_decoder {
     uint64_t content_left;
     uint64_t content_total;
     int chunk_seen; /* indeterminate content: a chunk was read */
+    int ended;      /* the end was given and a part it left out read as a zero */
     uint64_t padding;
     size_t buf_used, buf_cap;
     uint8_t *buf;
@@ -364,16 +365,19 @@ int twoway_bhttp_decode(twoway_bhttp_decoder *d, const uint8_t *in_bytes, size_t
         case ST_VALUE_LEN:
         case ST_CONTENT_LEN:
         case ST_CHUNK_LEN: {
-            int got = read_varint(d, &in, in_section_state(d->st), &v, &err);
+            /* Once a part left out was read as a zero, the rest is too:
+             * bytes handed in after the end are padding, never a length. */
+            int got = d->ended ? 0 : read_varint(d, &in, in_section_state(d->st), &v, &err);
             if (err != TWOWAY_OK)
                 return fail(d, err);
             if (!got) {
-                if (in.left > 0) /* read_varint stops early only on an error */
+                if (in.left > 0 && !d->ended) /* read_varint stops early only on an error */
                     return fail(d, TWOWAY_ERR_FORMAT);
-                if (!last)
+                if (!last && !d->ended)
                     goto need_more;
                 if (!may_end_here(d))
                     return fail(d, TWOWAY_ERR_TRUNCATED);
+                d->ended = 1;
                 v = 0; /* what truncation left out */
             }
             if (d->st == ST_STATUS) {
@@ -411,10 +415,8 @@ int twoway_bhttp_decode(twoway_bhttp_decoder *d, const uint8_t *in_bytes, size_t
             {
                 const uint8_t *m = d->buf, *s = m + d->ctrl_len[0], *a = s + d->ctrl_len[1],
                               *p = a + d->ctrl_len[2];
-                if (!tw_bhttp_method_ok(m, d->ctrl_len[0]) ||
-                    !tw_bhttp_target_ok(s, d->ctrl_len[1]) ||
-                    !tw_bhttp_target_ok(a, d->ctrl_len[2]) ||
-                    !tw_bhttp_path_ok(m, d->ctrl_len[0], p, d->ctrl_len[3]))
+                if (!tw_bhttp_control_ok(m, d->ctrl_len[0], s, d->ctrl_len[1], a, d->ctrl_len[2], p,
+                                         d->ctrl_len[3]))
                     return fail(d, TWOWAY_ERR_FORMAT);
                 ev->type = TWOWAY_BHTTP_REQUEST;
                 ev->method = m;
@@ -446,7 +448,10 @@ int twoway_bhttp_decode(twoway_bhttp_decoder *d, const uint8_t *in_bytes, size_t
         case ST_FIELD_READY: {
             uint8_t *name = d->buf, *value = d->buf + d->name_len;
             enum tw_bhttp_name_kind k = tw_bhttp_name_kind(name, d->name_len);
-            if (k == TW_BHTTP_NAME_BAD || (k == TW_BHTTP_NAME_PSEUDO && d->regular_seen) ||
+            /* pseudo-fields first, and never in trailers (RFC 9292 §3.6) */
+            if (k == TW_BHTTP_NAME_BAD ||
+                (k == TW_BHTTP_NAME_PSEUDO &&
+                 (d->regular_seen || d->section == TWOWAY_BHTTP_SECTION_TRAILER)) ||
                 !tw_bhttp_value_ok(value, d->value_len))
                 return fail(d, TWOWAY_ERR_FORMAT);
             if (k == TW_BHTTP_NAME_REGULAR)
@@ -511,7 +516,7 @@ int twoway_bhttp_decode(twoway_bhttp_decoder *d, const uint8_t *in_bytes, size_t
                 in.p++;
                 in.left--;
             }
-            if (!last)
+            if (!last && !d->ended)
                 goto need_more;
             d->st = ST_END;
             continue;

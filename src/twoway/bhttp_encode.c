@@ -78,8 +78,9 @@ static int str_ok(const uint8_t *p, size_t n)
     return p != NULL || n == 0;
 }
 
-/* The fields are valid (pseudo-fields first), and their encoded size. */
-static int fields_check(const twoway_bhttp_field *f, size_t n, uint64_t *size)
+/* The fields are valid (pseudo-fields first, and only where pseudo allows
+ * them: not in trailers), and their encoded size. */
+static int fields_check(const twoway_bhttp_field *f, size_t n, int pseudo, uint64_t *size)
 {
     int regular = 0;
     uint64_t total = 0;
@@ -89,7 +90,7 @@ static int fields_check(const twoway_bhttp_field *f, size_t n, uint64_t *size)
         if (!str_ok(f[i].name, f[i].name_len) || !str_ok(f[i].value, f[i].value_len))
             return 0;
         enum tw_bhttp_name_kind k = tw_bhttp_name_kind(f[i].name, f[i].name_len);
-        if (k == TW_BHTTP_NAME_BAD || (k == TW_BHTTP_NAME_PSEUDO && regular) ||
+        if (k == TW_BHTTP_NAME_BAD || (k == TW_BHTTP_NAME_PSEUDO && (regular || !pseudo)) ||
             !tw_bhttp_value_ok(f[i].value, f[i].value_len))
             return 0;
         if (k == TW_BHTTP_NAME_REGULAR)
@@ -139,20 +140,18 @@ static int message_check(const twoway_bhttp_message *m, int form)
         for (size_t i = 0; i < m->n_informational; i++) {
             const twoway_bhttp_informational *inf = &m->informational[i];
             if (inf->status < 100 || inf->status > 199 ||
-                !fields_check(inf->fields, inf->n_fields, &size))
+                !fields_check(inf->fields, inf->n_fields, 1, &size))
                 return 0;
         }
     } else {
         if (!str_ok(m->method, m->method_len) || !str_ok(m->scheme, m->scheme_len) ||
             !str_ok(m->authority, m->authority_len) || !str_ok(m->path, m->path_len) ||
-            !tw_bhttp_method_ok(m->method, m->method_len) ||
-            !tw_bhttp_target_ok(m->scheme, m->scheme_len) ||
-            !tw_bhttp_target_ok(m->authority, m->authority_len) ||
-            !tw_bhttp_path_ok(m->method, m->method_len, m->path, m->path_len))
+            !tw_bhttp_control_ok(m->method, m->method_len, m->scheme, m->scheme_len, m->authority,
+                                 m->authority_len, m->path, m->path_len))
             return 0;
     }
-    return fields_check(m->headers, m->n_headers, &size) &&
-           fields_check(m->trailers, m->n_trailers, &size) &&
+    return fields_check(m->headers, m->n_headers, 1, &size) &&
+           fields_check(m->trailers, m->n_trailers, 0, &size) &&
            m->content_len <= TWOWAY_BHTTP_MAX_VARINT;
 }
 
@@ -165,7 +164,7 @@ static void put_head(wr *w, const twoway_bhttp_message *m, int form, int header_
         for (size_t i = 0; i < m->n_informational; i++) {
             const twoway_bhttp_informational *inf = &m->informational[i];
             put_varint(w, inf->status);
-            (void)fields_check(inf->fields, inf->n_fields, &size);
+            (void)fields_check(inf->fields, inf->n_fields, 1, &size);
             put_section(w, form, inf->fields, inf->n_fields, size);
         }
         put_varint(w, m->status);
@@ -176,7 +175,7 @@ static void put_head(wr *w, const twoway_bhttp_message *m, int form, int header_
         put_string(w, m->path, m->path_len);
     }
     if (header_section) {
-        (void)fields_check(m->headers, m->n_headers, &size);
+        (void)fields_check(m->headers, m->n_headers, 1, &size);
         put_section(w, form, m->headers, m->n_headers, size);
     }
 }
@@ -225,7 +224,7 @@ int twoway_bhttp_encode(const twoway_bhttp_message *m, int form, uint8_t *out, s
         }
     }
     if (keep_trailer) {
-        (void)fields_check(m->trailers, m->n_trailers, &tsize);
+        (void)fields_check(m->trailers, m->n_trailers, 0, &tsize);
         put_section(&w, form, m->trailers, m->n_trailers, tsize);
     }
     put_zeros(&w, m->padding);
@@ -259,7 +258,7 @@ int twoway_bhttp_encode_tail(const twoway_bhttp_message *m, int form, uint8_t *o
     if (form == TWOWAY_BHTTP_INDETERMINATE)
         put_varint(&w, 0);
     if (!m->truncate || m->n_trailers > 0) {
-        (void)fields_check(m->trailers, m->n_trailers, &tsize);
+        (void)fields_check(m->trailers, m->n_trailers, 0, &tsize);
         put_section(&w, form, m->trailers, m->n_trailers, tsize);
     }
     put_zeros(&w, m->padding);

@@ -19,8 +19,13 @@ int tw_bhttp_tchar(uint8_t c);
 int tw_bhttp_method_ok(const uint8_t *p, size_t n);
 /* Scheme, authority, path: printable ASCII without space (0x21-0x7e). */
 int tw_bhttp_target_ok(const uint8_t *p, size_t n);
-/* Path: as above, and empty only for CONNECT (RFC 9113 §8.3.1, §8.5). */
-int tw_bhttp_path_ok(const uint8_t *method, size_t method_len, const uint8_t *p, size_t n);
+/* A request's control data (RFC 9113 §8.3.1, §8.5, as RFC 9292 §3.4 asks):
+ * a method, and scheme, authority and path as above, where the path is empty
+ * only for a CONNECT, whose scheme is then empty and authority not; every
+ * other request (extended CONNECT too) has a scheme. */
+int tw_bhttp_control_ok(const uint8_t *method, size_t method_len, const uint8_t *scheme,
+                        size_t scheme_len, const uint8_t *authority, size_t authority_len,
+                        const uint8_t *path, size_t path_len);
 
 enum tw_bhttp_name_kind { TW_BHTTP_NAME_BAD = 0, TW_BHTTP_NAME_REGULAR, TW_BHTTP_NAME_PSEUDO };
 /* A field name: a token (either case), or ":" and a lower-case token that is

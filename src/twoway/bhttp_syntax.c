@@ -3,7 +3,9 @@
  * Binary HTTP (RFC 9292 §3.4-§3.6): what a method, a request target, a field
  * name and a field value may hold. RFC 9292 takes HTTP/2's rules (RFC 9113
  * §8.2.1, §8.3): field values without NUL, CR or LF and without white space
- * at their ends; no pseudo-field for what the control data carries. The
+ * at their ends; no pseudo-field for what the control data carries, none in
+ * a trailer section; a scheme and a path unless the request is a CONNECT,
+ * which then has an authority and neither of the others. The
  * request target is held to printable ASCII without space, stricter than
  * RFC 9292 asks: a gateway replays it over HTTP/1.1, where a space or a
  * control character would split or smuggle a request.
@@ -37,11 +39,17 @@ int tw_bhttp_target_ok(const uint8_t *p, size_t n)
     return 1;
 }
 
-int tw_bhttp_path_ok(const uint8_t *method, size_t method_len, const uint8_t *p, size_t n)
+int tw_bhttp_control_ok(const uint8_t *method, size_t method_len, const uint8_t *scheme,
+                        size_t scheme_len, const uint8_t *authority, size_t authority_len,
+                        const uint8_t *path, size_t path_len)
 {
-    if (n == 0)
-        return method_len == 7 && memcmp(method, "CONNECT", 7) == 0;
-    return tw_bhttp_target_ok(p, n);
+    if (!tw_bhttp_method_ok(method, method_len) || !tw_bhttp_target_ok(scheme, scheme_len) ||
+        !tw_bhttp_target_ok(authority, authority_len) || !tw_bhttp_target_ok(path, path_len))
+        return 0;
+    if (path_len == 0) /* CONNECT (RFC 9113 §8.5): an authority, no scheme */
+        return method_len == 7 && memcmp(method, "CONNECT", 7) == 0 && scheme_len == 0 &&
+               authority_len > 0;
+    return scheme_len > 0; /* everything else, extended CONNECT too (RFC 9113 §8.3.1) */
 }
 
 enum tw_bhttp_name_kind tw_bhttp_name_kind(const uint8_t *p, size_t n)
