@@ -37,6 +37,8 @@ deps=(
     "libssl-dev:OpenSSL libcrypto"
     "libsodium-dev:libsodium"
     "librust-blake3-dev:BLAKE3 C sources"
+    "libmicrohttpd-dev:the OHTTP gateway and relay listen with it"
+    "libcurl4-openssl-dev:the OHTTP gateway, relay and client send with it"
     "openssh-client:ssh-keygen for tests"
     "mandoc:man page checks"
 )

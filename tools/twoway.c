@@ -585,7 +585,13 @@ static void print_usage(FILE *f)
           "  seal-request   client: seal a request to key configurations\n"
           "  open-request   server: open a request with private keys\n"
           "  seal-response  server: seal the response to that request\n"
-          "  open-response  client: open the response\n\n"
+          "  open-response  client: open the response\n"
+#ifdef TWOWAY_WITH_OHTTP
+          "  gateway        an Oblivious HTTP gateway (listens; forwards or answers)\n"
+          "  relay          an Oblivious HTTP relay in front of one gateway\n"
+          "  ohttp          a client: one request through a relay or gateway, curl-like\n"
+#endif
+          "\n"
           "A client and a server in one line (the state files pass between them):\n"
           "  echo hi | twoway seal-request --config k.pub | twoway open-request --key k |\n"
           "      tr a-z A-Z | twoway seal-response | twoway open-response\n\n"
@@ -617,6 +623,13 @@ int main(int argc, char **argv)
         printf("twoway %s\n", twoway_version());
         return 0;
     }
+#ifdef TWOWAY_WITH_OHTTP
+    if (strcmp(name, "gateway") == 0 || strcmp(name, "relay") == 0 || strcmp(name, "ohttp") == 0) {
+        int rc = cli_http_main(name, argc - 1, argv + 1);
+        report_rss();
+        return rc;
+    }
+#endif
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         const command *cmd = &commands[i];
         cli_args a;
