@@ -506,6 +506,10 @@ int twoway_ohttp_fetch(const char *url, const twoway_ohttp_fetch_request *req,
     hdr = curl_slist_append(NULL, o.chunked ? "Content-Type: " TWOWAY_OHTTP_CHUNKED_REQ_MEDIA_TYPE
                                             : "Content-Type: " TWOWAY_OHTTP_REQ_MEDIA_TYPE);
     struct curl_slist *h2 = hdr != NULL ? curl_slist_append(hdr, "Expect:") : NULL;
+    /* chunked: asks every hop to pass the chunks on as they come
+     * (draft-ietf-ohai-chunked-ohttp, the Incremental field) */
+    if (h2 != NULL && o.chunked)
+        h2 = curl_slist_append(h2, "Incremental: ?1");
     if (h == NULL || h2 == NULL) {
         rc = TWOWAY_ERR_NOMEM;
         goto out;

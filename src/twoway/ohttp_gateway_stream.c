@@ -347,6 +347,7 @@ enum MHD_Result gw_stream_finish(gw_stream *s, struct MHD_Connection *c)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, TWOWAY_OHTTP_CHUNKED_RES_MEDIA_TYPE);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "Incremental", "?1");
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;

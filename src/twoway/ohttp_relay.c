@@ -120,6 +120,8 @@ static enum MHD_Result finish(relay_req *q, struct MHD_Connection *c)
         return MHD_NO;
     if (q->media[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, q->media);
+    if (strcmp(q->media, TWOWAY_OHTTP_CHUNKED_RES_MEDIA_TYPE) == 0)
+        MHD_add_response_header(r, "Incremental", "?1");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     enum MHD_Result ret = MHD_queue_response(c, q->status, r);
     MHD_destroy_response(r);
@@ -177,6 +179,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_cond_init(&q->cv, NULL);
         struct curl_slist *h = curl_slist_append(NULL, media);
         struct curl_slist *h2 = h != NULL ? curl_slist_append(h, "Accept:") : NULL;
+        if (h2 != NULL && chunked)
+            h2 = curl_slist_append(h2, "Incremental: ?1");
         if (h2 == NULL || tw_pipe_init(&q->out, 65536) != 0) {
             curl_slist_free_all(h);
             req_free(q);

@@ -73,7 +73,7 @@ int tw_server_start(struct MHD_Daemon **out, unsigned *port, const tw_server_con
                     cfg->listen ? cfg->listen : "");
         return TWOWAY_ERR_ARG;
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     if (v6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
