@@ -515,8 +515,12 @@ static int cmd_ohttp(int argc, char **argv)
     }
     oc.f = NULL;
     if (rc != TWOWAY_OK) {
-        cli_error("%s%s%s", twoway_strerror(rc), twoway_ohttp_error_detail()[0] ? ": " : "",
-                  twoway_ohttp_error_detail());
+        /* network and HTTP failures are TWOWAY_ERR_IO: the detail says it */
+        if (rc == TWOWAY_ERR_IO && twoway_ohttp_error_detail()[0])
+            cli_error("%s", twoway_ohttp_error_detail());
+        else
+            cli_error("%s%s%s", twoway_strerror(rc), twoway_ohttp_error_detail()[0] ? ": " : "",
+                      twoway_ohttp_error_detail());
         ret = rc == TWOWAY_ERR_KEY_MISMATCH ? 3 : CLI_EXIT_FAIL;
         goto out;
     }

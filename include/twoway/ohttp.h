@@ -21,7 +21,8 @@
  *
  * The gateway keeps no state between requests: any number of gateway
  * processes given the same key files serve the same clients behind a load
- * balancer (docs/OHTTP.md says how to share and rotate the keys).
+ * balancer (OHTTP.md, in the package's documentation folder
+ * share/doc/secureio/docs, says how to share and rotate the keys).
  */
 #ifndef TWOWAY_OHTTP_H
 #define TWOWAY_OHTTP_H

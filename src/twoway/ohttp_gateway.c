@@ -128,64 +128,93 @@ static int load_keys(twoway_ohttp_gateway *gw)
     time_t now = time(NULL);
     pthread_mutex_lock(&gw->keys_mu);
     gw_key *all = calloc(gw->n_keys + nf, sizeof *all);
-    if (all == NULL) {
+    int *in_files = calloc(gw->n_keys + 1, sizeof *in_files);
+    int *id_taken = calloc(gw->n_keys + 1, sizeof *id_taken);
+    if (all == NULL || in_files == NULL || id_taken == NULL) {
         pthread_mutex_unlock(&gw->keys_mu);
+        free(all);
+        free(in_files);
+        free(id_taken);
         for (size_t i = 0; i < nf; i++)
             twoway_hpke_key_free(fresh[i].key);
         free(fresh);
         return TWOWAY_ERR_NOMEM;
     }
-    size_t n = 0;
-    /* old keys: kept as they are if still in the files; else in grace,
-     * unless a new key takes their id (then they go now) */
-    for (size_t i = 0; i < gw->n_keys; i++) {
-        gw_key k = gw->keys[i];
-        int in_files = 0, id_taken = 0;
+    /* what becomes of each old key: still in the files (the loaded copy is
+     * not needed), or its id taken by a new key (it goes now: the ring
+     * tells entries apart by id), or else into its grace period */
+    for (size_t i = 0; i < gw->n_keys; i++)
         for (size_t j = 0; j < nf; j++) {
-            if (fresh[j].key != NULL && same_key(&k, &fresh[j].cfg)) {
-                in_files = 1;
+            if (fresh[j].key != NULL && same_key(&gw->keys[i], &fresh[j].cfg)) {
+                in_files[i] = 1;
                 twoway_hpke_key_free(fresh[j].key);
-                fresh[j].key = NULL; /* the loaded copy is not needed */
-            } else if (fresh[j].cfg.key_id == k.cfg.key_id) {
-                id_taken = 1;
+                fresh[j].key = NULL;
+            } else if (fresh[j].cfg.key_id == gw->keys[i].cfg.key_id) {
+                id_taken[i] = 1;
             }
         }
-        if (id_taken && !in_files) {
-            ring_remove_key(gw->ring, &k);
-            twoway_hpke_key_free(k.key);
-            continue;
-        }
-        if (!in_files && k.current) {
-            k.current = 0;
-            k.expires = now + (time_t)gw->opt.grace_seconds;
-        }
-        if (in_files)
-            k.current = 1;
-        all[n++] = k;
-    }
-    for (size_t j = 0; j < nf; j++) {
+    for (size_t i = 0; i < gw->n_keys; i++)
+        if (id_taken[i] && !in_files[i])
+            ring_remove_key(gw->ring, &gw->keys[i]);
+    /* the new keys, all or none */
+    size_t j;
+    for (j = 0; j < nf && rc == TWOWAY_OK; j++) {
         if (fresh[j].key == NULL)
             continue;
         rc = twoway_keyring_add_config(gw->ring, &fresh[j].cfg, fresh[j].key);
-        if (rc != TWOWAY_OK) {
+        if (rc != TWOWAY_OK)
             util_detail("%s: cannot serve this key: %s", gw->key_files[j], twoway_strerror(rc));
-            /* what was added stays served; the rest is dropped */
-            for (size_t k = j; k < nf; k++)
-                twoway_hpke_key_free(fresh[k].key);
-            break;
-        }
-        all[n] = fresh[j];
-        all[n].current = 1;
-        n++;
     }
+    if (rc != TWOWAY_OK) {
+        /* undo: take the new keys out, put the displaced old ones back */
+        for (size_t k = 0; k + 1 < j; k++)
+            if (fresh[k].key != NULL)
+                ring_remove_key(gw->ring, &fresh[k]);
+        for (size_t i = 0; i < gw->n_keys; i++)
+            if (id_taken[i] && !in_files[i]) {
+                int r2 = twoway_keyring_add_config(gw->ring, &gw->keys[i].cfg, gw->keys[i].key);
+                (void)r2;
+            }
+        pthread_mutex_unlock(&gw->keys_mu);
+        for (size_t k = 0; k < nf; k++)
+            twoway_hpke_key_free(fresh[k].key);
+        free(fresh);
+        free(all);
+        free(in_files);
+        free(id_taken);
+        return rc;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < gw->n_keys; i++) {
+        gw_key k = gw->keys[i];
+        if (id_taken[i] && !in_files[i]) {
+            twoway_hpke_key_free(k.key);
+            continue;
+        }
+        if (in_files[i]) {
+            k.current = 1;
+        } else if (k.current) {
+            k.current = 0;
+            k.expires = now + (time_t)gw->opt.grace_seconds;
+        }
+        all[n++] = k;
+    }
+    for (j = 0; j < nf; j++)
+        if (fresh[j].key != NULL) {
+            all[n] = fresh[j];
+            all[n].current = 1;
+            n++;
+        }
     free(fresh);
+    free(in_files);
+    free(id_taken);
     free(gw->keys);
     gw->keys = all;
     gw->n_keys = n;
     expire_keys(gw, now);
-    int prc = publish(gw);
+    rc = publish(gw);
     pthread_mutex_unlock(&gw->keys_mu);
-    return rc != TWOWAY_OK ? rc : prc;
+    return rc;
 }
 
 int twoway_ohttp_gateway_reload(twoway_ohttp_gateway *gw)

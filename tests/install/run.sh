@@ -77,14 +77,23 @@ ok "installed into ${libdir#"$tmp/"}"
 # The functions a public header declares with TWOWAY_API / SECUREIO_API:
 # preprocess every installed header, keep what comes from include/<lib>/, and
 # take the name of each declaration carrying visibility("default").
+# libtwoway_ohttp's functions are those of include/twoway/ohttp.h; libtwoway
+# has the rest of include/twoway/.
 public_api()
 {
+    local dir=$1 only="" skip=""
+    case $1 in
+    twoway) skip=/ohttp.h ;;
+    twoway_ohttp) dir=twoway only=/ohttp.h ;;
+    esac
     : >"$tmp/api.c"
     for h in "$prefix"/include/twoway/*.h "$prefix"/include/secureio/*.h; do
         printf '#include <%s>\n' "${h#"$prefix/include/"}" >>"$tmp/api.c"
     done
     "$cc" -E -I "$prefix/include" "$tmp/api.c" |
-        awk -v dir="/include/$1/" '/^# [0-9]+ "/ { f = $3; next } index(f, dir) { print }' |
+        awk -v dir="/include/$dir/" -v only="$only" -v skip="$skip" \
+            '/^# [0-9]+ "/ { f = $3; next }
+             index(f, dir) && (only == "" || index(f, only)) && (skip == "" || !index(f, skip)) { print }' |
         tr '\n' ' ' | tr ';' '\n' | grep 'visibility *( *"default" *)' |
         sed -E 's/.*(__attribute__ *\(\( *visibility)/\1/' |
         sed -E 's/__attribute__ *\(\(([^()]|\([^()]*\))*\)\)//g; s/\[[^]]*\]//g' |
@@ -92,7 +101,9 @@ public_api()
                 s/.*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*) *$/\1/' | sort -u
 }
 
-for lib in twoway secureio; do
+ohttp_lib=""
+if [ -e "$libdir/libtwoway_ohttp.so" ]; then ohttp_lib=twoway_ohttp; fi
+for lib in twoway secureio $ohttp_lib; do
     so=$libdir/lib$lib.so
     echo "install: lib$lib.so: SONAME, symlinks and exported symbols"
     for f in "$so" "$so.$soversion" "$libdir/lib$lib.a"; do
@@ -127,9 +138,9 @@ for lib in twoway secureio; do
         ok "exports only the public API ($n symbols)"
     fi
     if [ -n "$absent" ]; then
-        bad "declared in include/$lib/ but not exported: $absent"
+        bad "declared in its headers but not exported by lib$lib: $absent"
     else
-        ok "every ${lib^^}_API function of include/$lib/ is exported"
+        ok "every public function of lib$lib's headers is exported"
     fi
 done
 
@@ -209,10 +220,33 @@ else
     fi
 fi
 
+# ------------------------------------------------------- libtwoway_ohttp
+if [ -n "$ohttp_lib" ]; then
+    echo "install: ohttp_consumer.c through pkg-config twoway_ohttp"
+    if ! quiet pkg-config --exists --print-errors twoway_ohttp; then
+        bad "pkg-config cannot resolve twoway_ohttp"
+    else
+        read -r -a pc_cflags <<<"$("${pc[@]}" --cflags twoway_ohttp)"
+        read -r -a pc_libs <<<"$("${pc[@]}" --libs twoway_ohttp)"
+        exe=$tmp/ohttp-consumer
+        if quiet "$cc" "${strict[@]}" "${cflags[@]}" "${pc_cflags[@]}" "$here/ohttp_consumer.c" \
+            -o "$exe" "${ldflags[@]}" "${pc_libs[@]}"; then
+            ok "builds with $(pkg-config --libs twoway_ohttp | sed "s|$prefix|<prefix>|g")"
+            if LD_LIBRARY_PATH=$libdir quiet "$exe"; then
+                ok "runs: $(tail -n1 "$log")"
+            else
+                bad "ohttp_consumer failed"
+            fi
+        else
+            bad "cannot build ohttp_consumer.c with: $cc ${pc_cflags[*]} ... ${pc_libs[*]}"
+        fi
+    fi
+fi
+
 # ------------------------------------------------------- static archives
 # Only the public API is global in the archives: internal helpers cannot
 # clash with an application's names (clash.c defines them and links both).
-for lib in twoway secureio; do
+for lib in twoway secureio $ohttp_lib; do
     a=$libdir/lib$lib.a
     leaked=$(nm -g --defined-only "$a" 2>/dev/null | awk 'NF == 3 { print $3 }' |
         grep -Ev "^${lib}_" | grep -Ev '^twoway_hpke_testing_' | tr '\n' ' ' || true)
