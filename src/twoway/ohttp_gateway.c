@@ -227,11 +227,12 @@ int twoway_ohttp_gateway_reload(twoway_ohttp_gateway *gw)
 
 /* ---------------------------------------------------------- per request */
 
-enum req_kind { RK_BUFFERED = 1, RK_STREAM, RK_DONE };
+enum req_kind { RK_BUFFERED = 1, RK_STREAM, RK_FAILED, RK_DONE };
 
 typedef struct gw_req {
     enum req_kind kind;
     int chunked;
+    int error; /* RK_FAILED: why the stream did not open */
     uint8_t *body;
     size_t len, cap;
     int too_big;
@@ -276,6 +277,9 @@ static enum MHD_Result serve_buffered(twoway_ohttp_gateway *gw, struct MHD_Conne
         pt = malloc(pt_len ? pt_len : 1);
         rc = pt == NULL ? TWOWAY_ERR_NOMEM : twoway_opener_final(o, pt, &pt_len, q->body, q->len);
     }
+    /* shorter than a header: a truncated message, not an unknown key */
+    if (rc == TWOWAY_ERR_HEADER && q->len < TWOWAY_HEADER_LEN)
+        rc = TWOWAY_ERR_TRUNCATED;
     if (rc != TWOWAY_OK) {
         ret = gw_reply_open_error(gw, c, rc);
         goto out;
@@ -436,14 +440,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0; /* an answer is queued: the rest is dropped */
         return MHD_YES;
     }
+    if (q->kind == RK_FAILED) {
+        /* libmicrohttpd takes no answer while the upload goes on: the rest
+         * of the body is dropped, and the error answered at its end */
+        if (*upload_data_size > 0) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        q->kind = RK_DONE;
+        return gw_reply_open_error(gw, c, q->error);
+    }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (q->kind == RK_STREAM) {
             int rc = gw_stream_push(q->stream, (const uint8_t *)upload_data, n);
             if (rc != TWOWAY_OK) {
-                q->kind = RK_DONE;
-                return gw_reply_open_error(gw, c, rc);
+                q->kind = RK_FAILED;
+                q->error = rc;
             }
             return MHD_YES;
         }
