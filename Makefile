@@ -70,7 +70,8 @@ test: deps
 	$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure
 
 # Only what the demo runs: two secureio endpoints (secureio-demo), the
-# libtwoway example and the twoway CLI.
+# libtwoway example, the twoway CLI, and Oblivious HTTP through a relay and
+# a gateway to an origin on loopback (scripts/ohttp_demo.sh).
 demo: deps
 	$(MAKE) --no-print-directory $(BUILD_DIR)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD_DIR) -j $(JOBS) --target secureio-demo hpke-demo twoway-cli
@@ -81,6 +82,8 @@ demo: deps
 	$(BUILD_DIR)/tools/hpke-demo
 	@echo
 	scripts/demo.sh $(BUILD_DIR)/tools/twoway
+	@echo
+	scripts/ohttp_demo.sh $(BUILD_DIR)/tools/twoway
 
 bench: build
 	@set -e; found=0; \

@@ -40,6 +40,7 @@ deps=(
     "libmicrohttpd-dev:the OHTTP gateway and relay listen with it"
     "libcurl4-openssl-dev:the OHTTP gateway, relay and client send with it"
     "openssh-client:ssh-keygen for tests"
+    "python3:the web server (http.server) that make demo puts behind the OHTTP gateway"
     "mandoc:man page checks"
 )
 if [ "$with_fuzz" = 1 ]; then

@@ -225,7 +225,7 @@ static int cmd_gateway(int argc, char **argv)
         else if (verbose) {
             twoway_ohttp_gateway_stats st;
             twoway_ohttp_gateway_stats_get(gw, &st);
-            fprintf(stderr, "twoway: gateway: keys reloaded (%zu open requests)\n", st.keys);
+            fprintf(stderr, "twoway: gateway: keys reloaded: %zu open requests\n", st.keys);
         }
     }
     if (verbose) {
