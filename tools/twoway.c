@@ -608,6 +608,35 @@ static void report_rss(void)
         fprintf(stderr, "twoway: %s: peak RSS %ld KiB\n", cli_command, ru.ru_maxrss);
 }
 
+#ifdef TWOWAY_WITH_OHTTP
+/* Runs twoway-http with the same arguments: beside this program (the build
+ * tree), else in TWOWAY_HTTP_DIR relative to it (an installed prefix,
+ * wherever it was moved). */
+static int cli_exec_http(char **argv)
+{
+    char self[4096], path[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        cli_error("cannot find where this program is: %s", strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    *slash = 0;
+    const char *tries[] = {"", "/" TWOWAY_HTTP_DIR};
+    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        snprintf(path, sizeof path, "%s%s/twoway-http", self, tries[i]);
+        if (access(path, X_OK) == 0) {
+            execv(path, argv);
+            cli_error("cannot run %s: %s", path, strerror(errno));
+            return CLI_EXIT_FAIL;
+        }
+    }
+    cli_error("the HTTP commands need twoway-http, which is not installed beside this program");
+    return CLI_EXIT_FAIL;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -624,11 +653,10 @@ int main(int argc, char **argv)
         return 0;
     }
 #ifdef TWOWAY_WITH_OHTTP
-    if (strcmp(name, "gateway") == 0 || strcmp(name, "relay") == 0 || strcmp(name, "ohttp") == 0) {
-        int rc = cli_http_main(name, argc - 1, argv + 1);
-        report_rss();
-        return rc;
-    }
+    /* the HTTP commands are a program of their own (twoway-http), so that
+     * this one loads neither libcurl nor libmicrohttpd */
+    if (strcmp(name, "gateway") == 0 || strcmp(name, "relay") == 0 || strcmp(name, "ohttp") == 0)
+        return cli_exec_http(argv);
 #endif
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         const command *cmd = &commands[i];

@@ -34,10 +34,6 @@ typedef struct cli_args {
     int verbose;
 } cli_args;
 
-/* gateway, relay and ohttp (twoway_http.c, with libtwoway_ohttp): the exit
- * status, or -1 when name is not one of them. */
-int cli_http_main(const char *name, int argc, char **argv);
-
 /* The subcommands (twoway_msg.c). */
 int cli_seal_request(const cli_args *a);
 int cli_open_request(const cli_args *a);

@@ -8,6 +8,10 @@
  *                    gateway, the response on standard output
  * Servers run until SIGINT or SIGTERM; SIGHUP makes a gateway re-read its
  * key files.
+ *
+ * A program of its own, twoway-http, that `twoway` runs for these commands
+ * (installed in libexec): the other commands need neither libcurl nor
+ * libmicrohttpd, and do not load them.
  */
 #define _GNU_SOURCE
 
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MAX_LIST 64
@@ -534,7 +539,7 @@ out:
     return ret;
 }
 
-int cli_http_main(const char *name, int argc, char **argv)
+static int http_main(const char *name, int argc, char **argv)
 {
     cli_command = name;
     if (strcmp(name, "gateway") == 0)
@@ -543,5 +548,28 @@ int cli_http_main(const char *name, int argc, char **argv)
         return cmd_relay(argc, argv);
     if (strcmp(name, "ohttp") == 0)
         return cmd_ohttp(argc, argv);
-    return -1;
+    fprintf(stderr, "twoway: unknown command '%s'\n", name);
+    return CLI_EXIT_USAGE;
+}
+
+/* TWOWAY_REPORT_RSS set: the peak resident set size on stderr (tests). */
+static void report_rss(void)
+{
+    const char *e = getenv("TWOWAY_REPORT_RSS");
+    struct rusage ru;
+    if (e != NULL && *e != 0 && getrusage(RUSAGE_SELF, &ru) == 0)
+        fprintf(stderr, "twoway: %s: peak RSS %ld KiB\n", cli_command, ru.ru_maxrss);
+}
+
+/* argv as `twoway` had it: argv[1] is the command. */
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: twoway gateway|relay|ohttp [OPTIONS] (twoway-http is run by "
+                        "twoway)\n");
+        return CLI_EXIT_USAGE;
+    }
+    int rc = http_main(argv[1], argc - 1, argv + 1);
+    report_rss();
+    return rc;
 }

@@ -289,6 +289,21 @@ if [ -x "$prefix/bin/twoway" ]; then
         sed 's/^/    | /' "$log"
         bad "bin/twoway does not run from a moved prefix without LD_LIBRARY_PATH"
     fi
+    # its HTTP commands are twoway-http in libexec, found from bin/twoway
+    if [ -n "$ohttp_lib" ]; then
+        if env -u LD_LIBRARY_PATH "$tmp/moved/bin/twoway" ohttp --help >"$log" 2>&1 &&
+            grep -q 'usage: twoway ohttp' "$log"; then
+            ok "twoway ohttp runs from a moved prefix (libexec/secureio/twoway-http)"
+        else
+            sed 's/^/    | /' "$log"
+            bad "twoway ohttp does not run from a moved prefix"
+        fi
+        if ! ldd "$tmp/moved/bin/twoway" | grep -Eq 'libcurl|libmicrohttpd'; then
+            ok "bin/twoway itself loads neither libcurl nor libmicrohttpd"
+        else
+            bad "bin/twoway links libcurl or libmicrohttpd"
+        fi
+    fi
     rm -rf "$tmp/moved"
 fi
 mandir=$prefix/share/man
