@@ -52,7 +52,8 @@ void gw_target_init(gw_target *t);
 void gw_target_free(gw_target *t);
 /* From a REQUEST event. */
 int gw_target_request(gw_target *t, const twoway_bhttp_event *ev);
-/* From a header FIELD event. */
+/* From a header FIELD event: TWOWAY_ERR_FORMAT for a value HTTP/1.1 cannot
+ * carry (a control character), TWOWAY_ERR_NOMEM. */
 int gw_target_field(gw_target *t, const twoway_bhttp_event *ev);
 /* After the header section: the URL to fetch if its origin is allowed,
  * else 403 (off the list) or 400 (no authority, odd scheme). */

@@ -231,9 +231,13 @@ static int feed(gw_stream *s, const uint8_t *pt, size_t len, int last)
                 s->inner_status = 400;
             break;
         case TWOWAY_BHTTP_FIELD:
-            if (ev.section == TWOWAY_BHTTP_SECTION_HEADER &&
-                gw_target_field(&s->t, &ev) != TWOWAY_OK)
-                return TWOWAY_ERR_NOMEM;
+            if (ev.section == TWOWAY_BHTTP_SECTION_HEADER) {
+                int frc = gw_target_field(&s->t, &ev);
+                if (frc == TWOWAY_ERR_NOMEM)
+                    return frc;
+                if (frc != TWOWAY_OK && s->inner_status == 0)
+                    s->inner_status = 400; /* a value HTTP/1.1 cannot carry */
+            }
             break;
         case TWOWAY_BHTTP_SECTION_END:
             if (ev.section == TWOWAY_BHTTP_SECTION_HEADER && s->inner_status == 0) {

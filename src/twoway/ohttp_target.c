@@ -109,6 +109,12 @@ int gw_target_request(gw_target *t, const twoway_bhttp_event *ev)
 
 int gw_target_field(gw_target *t, const twoway_bhttp_event *ev)
 {
+    /* Binary HTTP lets any byte but NUL, CR and LF into a value (HTTP/2's
+     * rule); HTTP/1.1 does not (RFC 9110 §5.5: no control character but
+     * HTAB, no DEL), and the origin is spoken to in HTTP/1.1 */
+    for (size_t i = 0; i < ev->value_len; i++)
+        if ((ev->value[i] < 0x20 && ev->value[i] != '\t') || ev->value[i] == 0x7f)
+            return TWOWAY_ERR_FORMAT;
     if (ev->name_len == 4 && memcmp(ev->name, "host", 4) == 0 && t->host[0] == 0 &&
         ev->value_len < sizeof t->host) {
         memcpy(t->host, ev->value, ev->value_len);

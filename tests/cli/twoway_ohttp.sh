@@ -156,6 +156,14 @@ expect 0 "-H reaches the origin" \
 if grep -qi '^x-probe: yes please' out.txt && grep -qi '^cookie: a=b' out.txt; then ok; else bad "-H: $(cat out.txt)"; fi
 if ! grep -qi '^connection:.*close\|^x-forwarded-for' out.txt; then ok; else bad "the origin saw hop fields"; fi
 
+# a field value Binary HTTP carries but HTTP/1.1 does not (a control
+# character): refused inside the encapsulation, never sent to the origin
+for mode in "" --chunked; do
+    expect 22 "a control character in a field value $mode" \
+        "$tw" ohttp $mode -f -i -H "$(printf 'X-Bad: a\001b')" --keys @gw.key.pub "$relay" "$origin/headers/ctl"
+    if head -n1 out.txt | grep -q '^HTTP/1.1 400'; then ok; else bad "control character $mode: $(head -n1 out.txt)"; fi
+done
+
 # ----------------------------------------------------------- refusals
 expect 3 "an unknown key" "$tw" ohttp --keys @stranger.key.pub "$relay" "$origin/bytes/1"
 expect 22 "a target off the allow-list (-f)" "$tw" ohttp -f -i --keys @gw.key.pub "$relay" https://example.com/
