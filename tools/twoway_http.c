@@ -50,6 +50,34 @@ static int number(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/* The limits gateway, relay and ohttp share: --max-request (m), --timeout (t)
+ * and --max-connections (c). 0 when taken, CLI_EXIT_USAGE for a bad value,
+ * -1 when c is none of them (or its target is NULL). */
+static int limit_option(const char *cmd, int c, const char *arg, size_t *max_request,
+                        uint32_t *timeout_ms, unsigned *max_connections)
+{
+    unsigned long v;
+    if (c == 'm' && max_request != NULL) {
+        if (number(arg, (unsigned long)1 << 34, &v) != 0 || v == 0)
+            return usage(cmd, "--max-request: a size in bytes, not", arg);
+        *max_request = v;
+        return 0;
+    }
+    if (c == 't' && timeout_ms != NULL) {
+        if (number(arg, 3600000, &v) != 0 || v == 0)
+            return usage(cmd, "--timeout: milliseconds, not", arg);
+        *timeout_ms = (uint32_t)v;
+        return 0;
+    }
+    if (c == 'c' && max_connections != NULL) {
+        if (number(arg, 100000, &v) != 0 || v == 0)
+            return usage(cmd, "--max-connections: a count, not", arg);
+        *max_connections = (unsigned)v;
+        return 0;
+    }
+    return -1;
+}
+
 /* Blocks the server signals in every thread (those started later inherit
  * it) and waits for them here. */
 static void block_signals(sigset_t *set)
@@ -142,6 +170,7 @@ static int cmd_gateway(int argc, char **argv)
     twoway_ohttp_gateway_options o;
     int verbose = 0, c;
     unsigned long v;
+    int lrc;
     memset(&o, 0, sizeof o);
     o.version = TWOWAY_OHTTP_GATEWAY_OPTIONS_VERSION;
     o.listen = "127.0.0.1:8080";
@@ -170,20 +199,16 @@ static int cmd_gateway(int argc, char **argv)
             o.grace_seconds = (uint32_t)(v ? v : 1);
             break;
         case 'm':
+        case 't':
+        case 'c':
+            if ((lrc = limit_option("gateway", c, optarg, &o.max_request_len, &o.timeout_ms,
+                                    &o.max_connections)) != 0)
+                return lrc;
+            break;
         case 'M':
             if (number(optarg, (unsigned long)1 << 34, &v) != 0 || v == 0)
-                return usage("gateway", "a size in bytes, not", optarg);
-            *(c == 'm' ? &o.max_request_len : &o.max_response_len) = v;
-            break;
-        case 't':
-            if (number(optarg, 3600000, &v) != 0 || v == 0)
-                return usage("gateway", "--timeout: milliseconds, not", optarg);
-            o.timeout_ms = (uint32_t)v;
-            break;
-        case 'c':
-            if (number(optarg, 100000, &v) != 0 || v == 0)
-                return usage("gateway", "--max-connections: a count, not", optarg);
-            o.max_connections = (unsigned)v;
+                return usage("gateway", "--max-response: a size in bytes, not", optarg);
+            o.max_response_len = v;
             break;
         case 'C': o.ca_file = optarg; break;
         case 'P': port_file = optarg; break;
@@ -278,7 +303,7 @@ static int cmd_relay(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     twoway_ohttp_relay_options o;
     const char *port_file = NULL;
-    unsigned long v;
+    int lrc;
     int c;
     memset(&o, 0, sizeof o);
     o.version = TWOWAY_OHTTP_RELAY_OPTIONS_VERSION;
@@ -290,19 +315,11 @@ static int cmd_relay(int argc, char **argv)
         case 'g': o.gateway = optarg; break;
         case 'p': o.path = optarg; break;
         case 'm':
-            if (number(optarg, (unsigned long)1 << 34, &v) != 0 || v == 0)
-                return usage("relay", "--max-request: a size in bytes, not", optarg);
-            o.max_request_len = v;
-            break;
         case 't':
-            if (number(optarg, 3600000, &v) != 0 || v == 0)
-                return usage("relay", "--timeout: milliseconds, not", optarg);
-            o.timeout_ms = (uint32_t)v;
-            break;
         case 'c':
-            if (number(optarg, 100000, &v) != 0 || v == 0)
-                return usage("relay", "--max-connections: a count, not", optarg);
-            o.max_connections = (unsigned)v;
+            if ((lrc = limit_option("relay", c, optarg, &o.max_request_len, &o.timeout_ms,
+                                    &o.max_connections)) != 0)
+                return lrc;
             break;
         case 'C': o.ca_file = optarg; break;
         case 'P': port_file = optarg; break;
@@ -425,7 +442,7 @@ static int cmd_ohttp(int argc, char **argv)
     twoway_bhttp_field fields[MAX_LIST];
     const char *data = NULL, *output = NULL, *keys = NULL;
     int fail = 0, c, fd = -1, ret = CLI_EXIT_FAIL;
-    unsigned long v;
+    int lrc;
     uint8_t *key_bytes = NULL;
     size_t key_len = 0;
     out_ctx oc = {stdout, 0, 0, 0, 0};
@@ -462,9 +479,8 @@ static int cmd_ohttp(int argc, char **argv)
         case 'c': co.chunked = 1; break;
         case 'k': keys = optarg; break;
         case 't':
-            if (number(optarg, 3600000, &v) != 0 || v == 0)
-                return usage("ohttp", "--timeout: milliseconds, not", optarg);
-            co.timeout_ms = (uint32_t)v;
+            if ((lrc = limit_option("ohttp", c, optarg, NULL, &co.timeout_ms, NULL)) != 0)
+                return lrc;
             break;
         case 'C': co.ca_file = optarg; break;
         case 'v': oc.verbose = 1; break;
