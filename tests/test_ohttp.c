@@ -372,10 +372,23 @@ typedef struct raw_src {
     size_t len, off;
 } raw_src;
 
+/* raw_read holds the last raw_hold_len bytes back for raw_stall_ms (a
+ * client slow to finish its request); 0, 0: no stall. */
+static size_t raw_hold_len;
+static unsigned raw_stall_ms;
+
 static size_t raw_read(char *buf, size_t size, size_t n, void *arg)
 {
     raw_src *s = arg;
     size_t k = s->len - s->off < size * n ? s->len - s->off : size * n;
+    if (raw_stall_ms > 0 && s->len - s->off == raw_hold_len) {
+        struct timespec ts = {(time_t)(raw_stall_ms / 1000),
+                              (long)(raw_stall_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        raw_stall_ms = 0;
+    }
+    if (raw_stall_ms > 0 && k > s->len - s->off - raw_hold_len)
+        k = s->len - s->off - raw_hold_len;
     if (k > 3000)
         k = 3000; /* several chunks of transfer coding */
     memcpy(buf, s->p + s->off, k);
@@ -1287,6 +1300,219 @@ static void test_inner_errors(void)
     twoway_ohttp_gateway_stop(fast);
 }
 
+/* ----------------------------------------------------- hostile origins */
+
+/* A stand-in origin that answers every connection with one fixed reply. */
+typedef struct bad_origin {
+    int fd;
+    const char *reply;
+    pthread_t th;
+} bad_origin;
+
+static void *bad_origin_run(void *arg)
+{
+    bad_origin *b = arg;
+    for (;;) {
+        int c = accept(b->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[4096];
+        size_t have = 0;
+        while (have < sizeof buf - 1) {
+            ssize_t k = recv(c, buf + have, sizeof buf - 1 - have, 0);
+            if (k <= 0)
+                break;
+            have += (size_t)k;
+            buf[have] = 0;
+            if (strstr(buf, "\r\n\r\n") != NULL)
+                break;
+        }
+        ssize_t w = send(c, b->reply, strlen(b->reply), MSG_NOSIGNAL);
+        (void)w;
+        close(c);
+    }
+}
+
+static unsigned bad_origin_start(bad_origin *b, const char *reply)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    b->reply = reply;
+    b->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (b->fd < 0 || bind(b->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(b->fd, 16) != 0 ||
+        getsockname(b->fd, (struct sockaddr *)&a, &al) != 0 ||
+        pthread_create(&b->th, NULL, bad_origin_run, b) != 0) {
+        if (b->fd >= 0)
+            close(b->fd);
+        b->fd = -1;
+        return 0;
+    }
+    return ntohs(a.sin_port);
+}
+
+static void bad_origin_stop(bad_origin *b)
+{
+    if (b->fd < 0)
+        return;
+    shutdown(b->fd, SHUT_RDWR);
+    pthread_join(b->th, NULL);
+    close(b->fd);
+}
+
+/* curl takes any three digits as a status, Binary HTTP only 200-599: an
+ * origin's 600 is its failure, 502 inside the encapsulation. It used to be
+ * an unsealed outer 500 (unchunked: the relay learnt something about the
+ * answer) or a stream without a head (chunked). */
+static void test_origin_odd_status(void)
+{
+    bad_origin b;
+    unsigned port = bad_origin_start(&b, "HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok");
+    if (!CHECK(port != 0))
+        return;
+    char origin_url[64], target[96];
+    snprintf(origin_url, sizeof origin_url, "http://127.0.0.1:%u", port);
+    snprintf(target, sizeof target, "%s/x", origin_url);
+    const char *origins[] = {origin_url};
+    gw_cfg c;
+    memset(&c, 0, sizeof c);
+    c.key_file = key_a_path;
+    c.origins = origins;
+    c.n_origins = 1;
+    twoway_ohttp_gateway *g = start_gateway(&c);
+    if (g != NULL) {
+        char url[96];
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/gateway", twoway_ohttp_gateway_port(g));
+        for (int ch = 0; ch <= 1; ch++) {
+            got r;
+            unsigned http = 0;
+            fx x;
+            memset(&x, 0, sizeof x);
+            x.via = url;
+            x.chunked = ch;
+            x.keys = gw_keys;
+            x.keys_len = gw_keys_len;
+            x.target = target;
+            got_init(&r);
+            CHECK_EQ_INT(do_fetch(&x, &r, &http), TWOWAY_OK);
+            CHECK_EQ_UINT(http, 200);
+            CHECK_EQ_UINT(r.status, 502);
+            got_free(&r);
+        }
+        twoway_ohttp_gateway_stop(g);
+    }
+    bad_origin_stop(&b);
+}
+
+/* A chunked request whose head and content are in, but whose last chunk is
+ * held back: the origin's answer comes before anything reads it. The
+ * gateway used to buffer up to max_response_len (16 MiB) of it per
+ * connection (and fail past that), for a hundred bytes of the client's: it
+ * now pauses the download past 1 MiB and resumes it once the answer is
+ * read, so a 24 MiB answer still arrives whole after the stall. */
+static void test_early_answer_paused(void)
+{
+    const uint64_t n = 24 * MIB;
+    const char *mt = TWOWAY_OHTTP_CHUNKED_REQUEST;
+    char authority[32], path[48];
+    twoway_sealer *s = NULL;
+    twoway_options so = TWOWAY_OPTIONS_INIT;
+    twoway_bhttp_message m;
+    uint8_t *pt = NULL, *ct = NULL;
+    size_t pt_len = 0, ct_len = 0;
+    snprintf(authority, sizeof authority, "127.0.0.1:%u", org_port);
+    snprintf(path, sizeof path, "/bytes/%llu", (unsigned long long)n);
+    so.chunked = 1;
+    so.max_chunk_len = 1024;
+    if (!CHECK_EQ_INT(twoway_request_sealer_new_for_configs(&s, gw_keys, gw_keys_len,
+                                                            TWOWAY_ANY_KEY_ID, 0, 0,
+                                                            (const uint8_t *)mt, strlen(mt), &so),
+                      TWOWAY_OK))
+        return;
+    memset(&m, 0, sizeof m);
+    m.version = TWOWAY_BHTTP_MESSAGE_VERSION;
+    m.method = (const uint8_t *)"GET";
+    m.method_len = 3;
+    m.scheme = (const uint8_t *)"http";
+    m.scheme_len = 4;
+    m.authority = (const uint8_t *)authority;
+    m.authority_len = strlen(authority);
+    m.path = (const uint8_t *)path;
+    m.path_len = strlen(path);
+    m.content = (const uint8_t *)"x"; /* so that the content ends before the last chunk */
+    m.content_len = 1;
+    m.truncate = 1;
+    if (CHECK_EQ_INT(twoway_bhttp_encode(&m, TWOWAY_BHTTP_INDETERMINATE, NULL, &pt_len),
+                     TWOWAY_ERR_BUFFER) &&
+        (pt = malloc(pt_len)) != NULL &&
+        CHECK_EQ_INT(twoway_bhttp_encode(&m, TWOWAY_BHTTP_INDETERMINATE, pt, &pt_len), TWOWAY_OK)) {
+        ct_len = twoway_sealer_max_output(s, pt_len);
+        ct = malloc(ct_len);
+        if (ct == NULL || !CHECK_EQ_INT(twoway_sealer_final(s, ct, &ct_len, pt, pt_len), TWOWAY_OK))
+            ct_len = 0;
+    }
+    if (ct_len > 17) {
+        const char *h[] = {"Content-Type: " TWOWAY_OHTTP_CHUNKED_REQ_MEDIA_TYPE};
+        raw r;
+        raw_hold_len = 17; /* the final chunk: a zero length and the tag */
+        raw_stall_ms = 1500;
+        CURLcode crc = raw_http(NULL, gw_url, h, 1, ct, ct_len, 1, &r);
+        raw_stall_ms = 0;
+        CHECK_EQ_INT(crc, CURLE_OK);
+        CHECK_EQ_INT(r.status, 200);
+        /* open it: all of it, in order */
+        twoway_opener *o = NULL;
+        twoway_bhttp_decoder *d = NULL;
+        twoway_options oo = TWOWAY_OPTIONS_INIT;
+        const char *rmt = TWOWAY_OHTTP_CHUNKED_RESPONSE;
+        oo.chunked = 1;
+        uint64_t got_len = 0, h64 = ORIGIN_FNV_INIT;
+        unsigned status = 0;
+        int ended = 0;
+        size_t out_len = 0;
+        uint8_t *out = NULL;
+        if (crc == CURLE_OK &&
+            CHECK_EQ_INT(twoway_response_opener_new(&o, twoway_sealer_context(s),
+                                                    (const uint8_t *)rmt, strlen(rmt), &oo),
+                         TWOWAY_OK) &&
+            (out = malloc((out_len = twoway_opener_max_output(o, r.len)) + 1)) != NULL &&
+            CHECK_EQ_INT(twoway_opener_final(o, out, &out_len, r.body, r.len), TWOWAY_OK) &&
+            CHECK_EQ_INT(twoway_bhttp_decoder_new(&d, 1, NULL), TWOWAY_OK)) {
+            size_t off = 0;
+            while (!ended) {
+                twoway_bhttp_event ev;
+                size_t used;
+                int drc = twoway_bhttp_decode(d, out + off, out_len - off, 1, &used, &ev);
+                if (drc != TWOWAY_OK) {
+                    CHECK_EQ_INT(drc, TWOWAY_OK);
+                    break;
+                }
+                off += used;
+                if (ev.type == TWOWAY_BHTTP_STATUS)
+                    status = ev.status;
+                else if (ev.type == TWOWAY_BHTTP_CONTENT) {
+                    got_len += ev.data_len;
+                    h64 = origin_fnv(h64, ev.data, ev.data_len);
+                } else if (ev.type == TWOWAY_BHTTP_END)
+                    ended = 1;
+            }
+        }
+        CHECK_EQ_UINT(status, 200);
+        CHECK(ended);
+        CHECK_EQ_UINT(got_len, n);
+        CHECK(h64 == stream_hash(n));
+        free(out);
+        twoway_bhttp_decoder_free(d);
+        twoway_opener_free(o);
+        free(r.body);
+    }
+    free(pt);
+    free(ct);
+    twoway_sealer_free(s);
+}
+
 /* ------------------------------------------------------- callback mode */
 
 static int handler(void *arg, const twoway_ohttp_request *req, twoway_ohttp_response *resp)
@@ -1756,6 +1982,8 @@ int main(void)
         run("wrong key", test_wrong_key);
         run("tampered", test_tampered);
         run("inner errors", test_inner_errors);
+        run("origin odd status", test_origin_odd_status);
+        run("early answer paused", test_early_answer_paused);
         run("callback", test_callback);
         run("rotation", test_rotation);
         run("parallel", test_parallel);

@@ -11,8 +11,9 @@
  * chunk fails, or that ends without its final chunk, aborts the upload to
  * the origin (which then sees an incomplete body) and is answered 400.
  * libmicrohttpd answers a request once its body is in, so an origin that
- * answers before it has read the whole request is buffered (up to
- * max_response_len) until then.
+ * answers before it has read the whole request is buffered until then, but
+ * only up to EARLY_LIMIT: then the download is paused (the upload goes on)
+ * until the answer can be sent.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,6 +25,15 @@
 #include <string.h>
 
 #define PIECE 16384u
+/* What the answer may hold in memory before the HTTP response body reads it
+ * (the client has not finished sending its request yet). It used to be
+ * max_response_len (16 MiB): a client that sent the head of a request for a
+ * large resource and then held its request open pinned that much per
+ * connection for a few bytes of its own. Past EARLY_LIMIT - EARLY_SLACK the
+ * download pauses instead; the slack leaves room for the head and the tail,
+ * which cannot wait. */
+#define EARLY_LIMIT ((size_t)1 << 20)
+#define EARLY_SLACK ((size_t)128 << 10)
 
 struct gw_stream {
     twoway_ohttp_gateway *gw;
@@ -70,7 +80,7 @@ int gw_stream_new(gw_stream **out, twoway_ohttp_gateway *gw)
         gw_stream_free(s);
         return rc;
     }
-    tw_pipe_grow_until_reader(&s->out, gw->opt.max_response_len);
+    tw_pipe_grow_until_reader(&s->out, EARLY_LIMIT);
     *out = s;
     return TWOWAY_OK;
 }
@@ -118,6 +128,11 @@ static int on_head(void *arg, unsigned status, const twoway_bhttp_field *f, size
     twoway_bhttp_message m;
     uint8_t *head = NULL;
     size_t len = 0;
+    /* curl takes any three digits; Binary HTTP only 200-599. Refused here,
+     * before anything is sealed, it is the origin's failure (502), not a
+     * head that cannot be encoded and a stream without one. */
+    if (status < 200 || status > 599)
+        return -1;
     if (start_response(s) != 0)
         return -1;
     memset(&m, 0, sizeof m);
@@ -136,9 +151,18 @@ static int on_head(void *arg, unsigned status, const twoway_bhttp_field *f, size
     return rc == TWOWAY_OK ? 0 : -1;
 }
 
+/* The most a piece of n bytes becomes once framed and sealed. */
+static size_t sealed_bound(size_t n)
+{
+    return n + (n / PIECE + 1) * (TWOWAY_BHTTP_MAX_PREFIX_LEN + 64);
+}
+
 static int on_data(void *arg, const uint8_t *p, size_t n)
 {
     gw_stream *s = arg;
+    /* nobody reads the answer yet: do not buffer past EARLY_LIMIT */
+    if (tw_pipe_unread_over(&s->out, sealed_bound(n), EARLY_LIMIT - EARLY_SLACK))
+        return TW_XFER_PAUSE;
     while (n > 0) {
         size_t k = n < PIECE ? n : PIECE;
         size_t pre = twoway_bhttp_chunk_prefix(k, s->scratch);
@@ -149,6 +173,13 @@ static int on_data(void *arg, const uint8_t *p, size_t n)
         n -= k;
     }
     return 0;
+}
+
+static int on_resume(void *arg)
+{
+    gw_stream *s = arg;
+    return !tw_pipe_unread_over(&s->out, sealed_bound(CURL_MAX_WRITE_SIZE),
+                                EARLY_LIMIT - EARLY_SLACK);
 }
 
 static void on_end(void *arg, CURLcode rc)
@@ -196,7 +227,7 @@ static void on_end(void *arg, CURLcode rc)
 static int start_xfer(gw_stream *s, int with_body)
 {
     struct curl_slist *h = gw_target_headers(&s->t);
-    tw_xfer_sink sink = {on_head, on_data, on_end, s};
+    tw_xfer_sink sink = {on_head, on_data, on_resume, on_end, s};
     if (h == NULL)
         return TWOWAY_ERR_NOMEM;
     GW_STAT(s->gw, st_forwarded);

@@ -47,6 +47,10 @@ void tw_pipe_close_read(tw_pipe *p);
  * waiting (a response that arrives while the request is still coming in,
  * and that nobody reads before it has). */
 void tw_pipe_grow_until_reader(tw_pipe *p, size_t hard_cap);
+/* 1 when no reader has started yet and len more bytes would take what the
+ * pipe holds past limit: a writer that must not buffer more before the
+ * reader comes should wait (tw_xfer: pause) instead. */
+int tw_pipe_unread_over(tw_pipe *p, size_t len, size_t limit);
 
 /* ------------------------------------------------------------ listening */
 
@@ -90,10 +94,17 @@ int tw_http_header_line(const char *line, size_t len, const char **name, size_t 
  * by another thread), the response goes to the callbacks, on the
  * exchange's own thread. */
 typedef struct tw_xfer tw_xfer;
+#define TW_XFER_PAUSE 1
 typedef struct tw_xfer_sink {
     /* the final response's status and fields are all known */
     int (*head)(void *arg, unsigned status, const twoway_bhttp_field *fields, size_t n);
+    /* 0, -1 to fail, or TW_XFER_PAUSE: not taken now, the exchange stops
+     * reading from the server (its upload goes on) until resume says so,
+     * and then offers the same bytes again */
     int (*data)(void *arg, const uint8_t *p, size_t n);
+    /* may be NULL (data never pauses); non-zero: data may be offered again.
+     * Asked on the exchange's thread, about once a second while paused. */
+    int (*resume)(void *arg);
     /* the end: CURLE_OK, or why it failed (head may not have come) */
     void (*end)(void *arg, CURLcode rc);
     void *arg;

@@ -120,6 +120,7 @@ struct tw_xfer {
     unsigned status;
     int head_sent;
     int failed; /* a sink callback said stop */
+    int paused; /* the sink's data paused the download */
     size_t n_fields, used;
     twoway_bhttp_field fields[XFER_MAX_FIELDS];
     size_t offs[XFER_MAX_FIELDS][2];
@@ -193,11 +194,33 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
     tw_xfer *x = arg;
     if (send_head(x) != 0)
         return 0;
-    if (x->sink.data != NULL && x->sink.data(x->sink.arg, (const uint8_t *)p, size * n) != 0) {
+    int r = x->sink.data != NULL ? x->sink.data(x->sink.arg, (const uint8_t *)p, size * n) : 0;
+    if (r == TW_XFER_PAUSE) {
+        x->paused = 1;
+        return CURL_WRITEFUNC_PAUSE; /* curl keeps these bytes and offers them again */
+    }
+    if (r != 0) {
         x->failed = 1;
         return 0;
     }
     return size * n;
+}
+
+/* curl calls this about once a second even while the download is paused:
+ * the place to resume it, on the exchange's own thread. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    tw_xfer *x = arg;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    if (x->paused && (x->sink.resume == NULL || x->sink.resume(x->sink.arg))) {
+        x->paused = 0;
+        curl_easy_pause(x->h, CURLPAUSE_CONT); /* may call on_write, which may pause again */
+    }
+    return 0;
 }
 
 static void *xfer_main(void *arg)
@@ -257,6 +280,11 @@ int tw_xfer_start(tw_xfer **out, const char *method, const char *url, struct cur
     curl_easy_setopt(x->h, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+    if (sink->resume != NULL) {
+        curl_easy_setopt(x->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(x->h, CURLOPT_XFERINFODATA, x);
+        curl_easy_setopt(x->h, CURLOPT_NOPROGRESS, 0L);
+    }
     if (with_body) {
         curl_easy_setopt(x->h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(x->h, CURLOPT_READFUNCTION, on_read);

@@ -170,3 +170,11 @@ void tw_pipe_grow_until_reader(tw_pipe *p, size_t hard_cap)
     p->hard_cap = hard_cap;
     pthread_mutex_unlock(&p->mu);
 }
+
+int tw_pipe_unread_over(tw_pipe *p, size_t len, size_t limit)
+{
+    pthread_mutex_lock(&p->mu);
+    int over = !p->reader && !p->gone && (p->len > limit || len > limit - p->len);
+    pthread_mutex_unlock(&p->mu);
+    return over;
+}

@@ -188,7 +188,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         q->out_ok = 1;
         tw_pipe_grow_until_reader(&q->out, (size_t)64 << 20);
-        tw_xfer_sink sink = {on_head, on_data, on_end, q};
+        tw_xfer_sink sink = {on_head, on_data, NULL, on_end, q};
         if (tw_xfer_start(&q->x, "POST", relay->gateway, h2, 1, len, &sink, relay->opt.timeout_ms,
                           relay->opt.connect_timeout_ms, relay->ca_file) != TWOWAY_OK) {
             curl_slist_free_all(h2);

@@ -435,10 +435,16 @@ void gw_forward_buffered(twoway_ohttp_gateway *gw, gw_target *t, const char *url
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdr);
     GW_STAT(gw, st_forwarded);
-    if (rc == CURLE_OK && f.in_final)
+    /* curl takes any three digits as a status; Binary HTTP only 200-599.
+     * Anything else is the origin's failure, answered inside (502): left
+     * to the encoder it failed the seal, an unsealed outer 500 that told the
+     * relay something about the answer. */
+    if (rc == CURLE_OK && f.in_final && r->status <= 599)
         return;
     GW_STAT(gw, st_origin_errors);
-    if (r->too_big || rc == CURLE_WRITE_ERROR)
+    if (rc == CURLE_OK)
+        (void)gw_response_error(r, 502, "bad answer from origin\n");
+    else if (r->too_big || rc == CURLE_WRITE_ERROR)
         (void)gw_response_error(r, 502, "origin response too large\n");
     else if (rc == CURLE_OPERATION_TIMEDOUT)
         (void)gw_response_error(r, 504, "origin timed out\n");
