@@ -1255,6 +1255,28 @@ static void test_inner_errors(void)
         got_free(&g);
     }
 
+    /* CONNECT (extended, with a scheme and a path: Binary HTTP allows it)
+     * cannot be replayed over HTTP/1.1: 400, and nothing reaches the origin */
+    for (int ch = 0; ch <= 1; ch++) {
+        got g;
+        unsigned http = 0;
+        fx x;
+        memset(&x, 0, sizeof x);
+        x.chunked = ch;
+        x.keys = gw_keys;
+        x.keys_len = gw_keys_len;
+        x.method = "CONNECT";
+        x.target = "/headers/connect";
+        stats(gw, &st0);
+        got_init(&g);
+        CHECK_EQ_INT(do_fetch(&x, &g, &http), TWOWAY_OK);
+        CHECK_EQ_UINT(http, 200);
+        CHECK_EQ_UINT(g.status, 400);
+        got_free(&g);
+        stats(gw, &st1);
+        CHECK_EQ_UINT(st1.forwarded - st0.forwarded, 0);
+    }
+
     /* slow: a gateway that waits 500 ms */
     gw_cfg c;
     const char *origins[] = {org_url};

@@ -135,6 +135,12 @@ int gw_target_url(const twoway_ohttp_gateway *gw, gw_target *t, char *url, size_
         return -1;
     if (!tw_bhttp_target_ok((const uint8_t *)auth, strlen(auth)))
         return -1;
+    /* CONNECT with a scheme and a path (extended CONNECT, RFC 9113 §8.3.1)
+     * passes Binary HTTP, but HTTP/1.1 has no such thing: replayed, it is a
+     * CONNECT with an origin-form target, which an origin or a proxy in
+     * front of it may take as a request for a tunnel. Not forwarded. */
+    if (strcmp(t->method, "CONNECT") == 0)
+        return -1;
     int n = snprintf(origin, sizeof origin, "%s://%s", t->scheme, auth);
     if (n < 0 || (size_t)n >= sizeof origin)
         return -1;
