@@ -288,7 +288,10 @@ static int feed(gw_stream *s, const uint8_t *pt, size_t len, int last)
             }
             break;
         case TWOWAY_BHTTP_CONTENT:
-            if (s->inner_status != 0)
+            /* HEAD's content is dropped (RFC 9110 §9.3.2): sent as an upload,
+             * curl would also wait for the answer's content, until timeout_ms;
+             * the exchange starts without a body at the content's end */
+            if (s->inner_status != 0 || strcmp(s->t.method, "HEAD") == 0)
                 break;
             if (s->x == NULL && start_xfer(s, 1) != TWOWAY_OK) {
                 s->inner_status = 500;

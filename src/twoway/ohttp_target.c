@@ -431,11 +431,14 @@ void gw_forward_buffered(twoway_ohttp_gateway *gw, gw_target *t, const char *url
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &f);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fwd_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
-    if (body_len > 0 || strcmp(t->method, "POST") == 0 || strcmp(t->method, "PUT") == 0) {
+    if (strcmp(t->method, "HEAD") == 0) {
+        /* HEAD first: curl must know that the answer has no content, or it
+         * waits for what its Content-Length says until timeout_ms. Content
+         * sent with a HEAD has no meaning (RFC 9110 §9.3.2): dropped. */
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (body_len > 0 || strcmp(t->method, "POST") == 0 || strcmp(t->method, "PUT") == 0) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? (const char *)body : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    } else if (strcmp(t->method, "HEAD") == 0) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     }
     CURLcode rc = curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
