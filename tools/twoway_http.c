@@ -78,6 +78,18 @@ static int limit_option(const char *cmd, int c, const char *arg, size_t *max_req
     return -1;
 }
 
+/* One line for a failure of libtwoway_ohttp: prefix, the error's sentence
+ * (left out for network and HTTP failures, which the detail says whole),
+ * and the detail. */
+static void ohttp_error(const char *prefix, int rc)
+{
+    const char *d = twoway_ohttp_error_detail();
+    if (rc == TWOWAY_ERR_IO && d[0])
+        cli_error("%s%s", prefix, d);
+    else
+        cli_error("%s%s%s%s", prefix, twoway_strerror(rc), d[0] ? ": " : "", d);
+}
+
 /* Blocks the server signals in every thread (those started later inherit
  * it) and waits for them here. */
 static void block_signals(sigset_t *set)
@@ -230,8 +242,7 @@ static int cmd_gateway(int argc, char **argv)
     twoway_ohttp_gateway *gw = NULL;
     int rc = twoway_ohttp_gateway_start(&gw, &o);
     if (rc != TWOWAY_OK) {
-        cli_error("%s%s%s", twoway_strerror(rc), twoway_ohttp_error_detail()[0] ? ": " : "",
-                  twoway_ohttp_error_detail());
+        ohttp_error("", rc);
         return CLI_EXIT_FAIL;
     }
     unsigned port = twoway_ohttp_gateway_port(gw);
@@ -250,8 +261,7 @@ static int cmd_gateway(int argc, char **argv)
             break;
         rc = twoway_ohttp_gateway_reload(gw);
         if (rc != TWOWAY_OK)
-            cli_error("reload failed, keys unchanged: %s%s%s", twoway_strerror(rc),
-                      twoway_ohttp_error_detail()[0] ? ": " : "", twoway_ohttp_error_detail());
+            ohttp_error("reload failed, keys unchanged: ", rc);
         else if (verbose) {
             twoway_ohttp_gateway_stats st;
             twoway_ohttp_gateway_stats_get(gw, &st);
@@ -336,8 +346,7 @@ static int cmd_relay(int argc, char **argv)
     twoway_ohttp_relay *r = NULL;
     int rc = twoway_ohttp_relay_start(&r, &o);
     if (rc != TWOWAY_OK) {
-        cli_error("%s%s%s", twoway_strerror(rc), twoway_ohttp_error_detail()[0] ? ": " : "",
-                  twoway_ohttp_error_detail());
+        ohttp_error("", rc);
         return CLI_EXIT_FAIL;
     }
     unsigned port = twoway_ohttp_relay_port(r);
@@ -536,12 +545,7 @@ static int cmd_ohttp(int argc, char **argv)
     }
     oc.f = NULL;
     if (rc != TWOWAY_OK) {
-        /* network and HTTP failures are TWOWAY_ERR_IO: the detail says it */
-        if (rc == TWOWAY_ERR_IO && twoway_ohttp_error_detail()[0])
-            cli_error("%s", twoway_ohttp_error_detail());
-        else
-            cli_error("%s%s%s", twoway_strerror(rc), twoway_ohttp_error_detail()[0] ? ": " : "",
-                      twoway_ohttp_error_detail());
+        ohttp_error("", rc);
         ret = rc == TWOWAY_ERR_KEY_MISMATCH ? 3 : CLI_EXIT_FAIL;
         goto out;
     }

@@ -34,16 +34,8 @@ static size_t grow_write(char *p, size_t size, size_t n, void *arg)
         b->too_big = 1;
         return 0;
     }
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + len)
-            cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (q == NULL)
-            return 0;
-        b->p = q;
-        b->cap = cap;
-    }
+    if (tw_array_grow((void **)&b->p, &b->cap, b->len + len, 1) != 0)
+        return 0;
     memcpy(b->p + b->len, p, len);
     b->len += len;
     return len;

@@ -239,6 +239,16 @@ typedef struct gw_req {
     gw_stream *stream;
 } gw_req;
 
+int gw_open_error(const twoway_opener *o, int rc)
+{
+    twoway_header hdr;
+    /* a message that ended before its header is truncated, not a key
+     * problem: the opener says the header is unknown only once it read one */
+    if (rc == TWOWAY_ERR_HEADER && o != NULL && twoway_opener_header(o, &hdr) != TWOWAY_OK)
+        return TWOWAY_ERR_TRUNCATED;
+    return rc;
+}
+
 enum MHD_Result gw_reply_open_error(twoway_ohttp_gateway *gw, struct MHD_Connection *c, int err)
 {
     if (err == TWOWAY_ERR_KEY_MISMATCH || err == TWOWAY_ERR_HEADER) {
@@ -277,9 +287,7 @@ static enum MHD_Result serve_buffered(twoway_ohttp_gateway *gw, struct MHD_Conne
         pt = malloc(pt_len ? pt_len : 1);
         rc = pt == NULL ? TWOWAY_ERR_NOMEM : twoway_opener_final(o, pt, &pt_len, q->body, q->len);
     }
-    /* shorter than a header: a truncated message, not an unknown key */
-    if (rc == TWOWAY_ERR_HEADER && q->len < TWOWAY_HEADER_LEN)
-        rc = TWOWAY_ERR_TRUNCATED;
+    rc = gw_open_error(o, rc);
     if (rc != TWOWAY_OK) {
         ret = gw_reply_open_error(gw, c, rc);
         goto out;
@@ -395,14 +403,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!is_gateway && !is_keys)
             return tw_server_reply(c, MHD_HTTP_NOT_FOUND, NULL, NULL, 0);
         if (strcmp(method, "POST") != 0 || !is_gateway) {
-            struct MHD_Response *r =
-                MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-            if (r == NULL)
-                return MHD_NO;
-            MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, is_gateway ? "GET, POST" : "GET");
-            enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
-            MHD_destroy_response(r);
-            return rc;
+            return tw_server_reply_allow(c, is_gateway ? "GET, POST" : "GET");
         }
         int chunked;
         if (tw_server_media_is(c, TWOWAY_OHTTP_REQ_MEDIA_TYPE))
@@ -465,16 +466,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             q->too_big = 1;
             return MHD_YES;
         }
-        if (q->len + n > q->cap) {
-            size_t cap = q->cap ? q->cap : 4096;
-            while (cap < q->len + n)
-                cap *= 2;
-            uint8_t *b = realloc(q->body, cap);
-            if (b == NULL)
-                return MHD_NO;
-            q->body = b;
-            q->cap = cap;
-        }
+        if (tw_array_grow((void **)&q->body, &q->cap, q->len + n, 1) != 0)
+            return MHD_NO;
         memcpy(q->body + q->len, upload_data, n);
         q->len += n;
         return MHD_YES;
@@ -508,25 +501,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ------------------------------------------------------------ lifetime */
 
-static char *dup_or(const char *s, const char *def)
-{
-    const char *v = s != NULL ? s : def;
-    if (v == NULL)
-        return NULL;
-    size_t n = strlen(v) + 1;
-    char *p = malloc(n);
-    if (p != NULL)
-        memcpy(p, v, n);
-    return p;
-}
-
 static char **dup_list(const char *const *v, size_t n)
 {
     char **out = calloc(n ? n : 1, sizeof *out);
     if (out == NULL)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        if (v[i] == NULL || (out[i] = dup_or(v[i], NULL)) == NULL) {
+        if (v[i] == NULL || (out[i] = tw_strdup(v[i])) == NULL) {
             for (size_t j = 0; j < i; j++)
                 free(out[j]);
             free(out);
@@ -602,11 +583,13 @@ int twoway_ohttp_gateway_start(twoway_ohttp_gateway **out, const twoway_ohttp_ga
     if ((gw->origins = dup_list(opt->allowed_origins, opt->n_allowed_origins)) == NULL)
         goto fail;
     gw->opt.n_allowed_origins = opt->n_allowed_origins;
-    if ((gw->listen = dup_or(opt->listen, "127.0.0.1:0")) == NULL ||
-        (gw->gateway_path = dup_or(opt->gateway_path, TWOWAY_OHTTP_DEFAULT_GATEWAY_PATH)) == NULL ||
-        (gw->keys_path = dup_or(opt->keys_path, TWOWAY_OHTTP_DEFAULT_KEYS_PATH)) == NULL)
+    if ((gw->listen = tw_strdup(opt->listen ? opt->listen : "127.0.0.1:0")) == NULL ||
+        (gw->gateway_path = tw_strdup(
+             opt->gateway_path ? opt->gateway_path : TWOWAY_OHTTP_DEFAULT_GATEWAY_PATH)) == NULL ||
+        (gw->keys_path =
+             tw_strdup(opt->keys_path ? opt->keys_path : TWOWAY_OHTTP_DEFAULT_KEYS_PATH)) == NULL)
         goto fail;
-    if (opt->ca_file != NULL && (gw->ca_file = dup_or(opt->ca_file, NULL)) == NULL)
+    if (opt->ca_file != NULL && (gw->ca_file = tw_strdup(opt->ca_file)) == NULL)
         goto fail;
     if (gw->gateway_path[0] != '/' || gw->keys_path[0] != '/') {
         util_detail("paths start with '/'");

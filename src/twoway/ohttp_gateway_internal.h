@@ -101,6 +101,9 @@ int gw_stream_push(gw_stream *s, const uint8_t *in, size_t len);
 enum MHD_Result gw_stream_finish(gw_stream *s, struct MHD_Connection *c);
 void gw_stream_free(gw_stream *s);
 
+/* The error an opener's failure rc is answered as (a message cut before
+ * its header is TRUNCATED, not a key problem). */
+int gw_open_error(const twoway_opener *o, int rc);
 /* The outer error responses. */
 enum MHD_Result gw_reply_open_error(twoway_ohttp_gateway *gw, struct MHD_Connection *c, int err);
 

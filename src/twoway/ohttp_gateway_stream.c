@@ -52,8 +52,7 @@ struct gw_stream {
     uint8_t *ct, *scratch;
     size_t ct_cap;
     int head_sent;
-    int counted;     /* st_opened counted */
-    uint64_t in_len; /* encapsulated bytes pushed */
+    int counted; /* st_opened counted */
 };
 
 int gw_stream_new(gw_stream **out, twoway_ohttp_gateway *gw)
@@ -320,7 +319,6 @@ int gw_stream_push(gw_stream *s, const uint8_t *in, size_t len)
         s->pt_cap = need;
     }
     size_t n = s->pt_cap;
-    s->in_len += len;
     int rc = twoway_opener_update(s->o, s->pt, &n, in, len);
     if (rc != TWOWAY_OK) {
         if (s->x != NULL)
@@ -334,28 +332,11 @@ int gw_stream_push(gw_stream *s, const uint8_t *in, size_t len)
     return feed(s, s->pt, n, 0);
 }
 
-static ssize_t read_out(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    gw_stream *s = cls;
-    (void)pos;
-    /* the exchange ends within timeout_ms (curl's limit), and then closes
-     * the pipe, a 504 written into it when the origin was too slow: the
-     * reader waits a little longer, not to cut that answer short */
-    long n = tw_pipe_read(&s->out, buf, max,
-                          s->gw->opt.timeout_ms < UINT32_MAX - 2000 ? s->gw->opt.timeout_ms + 2000
-                                                                    : UINT32_MAX);
-    if (n > 0)
-        return n;
-    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
-}
-
 enum MHD_Result gw_stream_finish(gw_stream *s, struct MHD_Connection *c)
 {
     size_t n = s->pt_cap;
     int rc = twoway_opener_final(s->o, s->pt, &n, NULL, 0);
-    /* shorter than a header: a truncated message, not an unknown key */
-    if (rc == TWOWAY_ERR_HEADER && s->in_len < TWOWAY_HEADER_LEN)
-        rc = TWOWAY_ERR_TRUNCATED;
+    rc = gw_open_error(s->o, rc);
     if (rc != TWOWAY_OK) {
         if (s->x != NULL)
             tw_pipe_close_write(tw_xfer_body(s->x), 1);
@@ -389,16 +370,12 @@ enum MHD_Result gw_stream_finish(gw_stream *s, struct MHD_Connection *c)
         free(sealed);
         return ret;
     }
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, read_out, s, NULL);
-    if (r == NULL)
-        return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, TWOWAY_OHTTP_CHUNKED_RES_MEDIA_TYPE);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(r, "Incremental", "?1");
-    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    /* the exchange ends within timeout_ms (curl's limit), and then closes
+     * the pipe, a 504 written into it when the origin was too slow: the
+     * reader waits a little longer, not to cut that answer short */
+    uint32_t t = s->gw->opt.timeout_ms;
+    return tw_server_reply_pipe(c, MHD_HTTP_OK, TWOWAY_OHTTP_CHUNKED_RES_MEDIA_TYPE, 1, &s->out,
+                                t < UINT32_MAX - 2000 ? t + 2000 : UINT32_MAX);
 }
 
 void gw_stream_free(gw_stream *s)

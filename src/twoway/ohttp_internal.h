@@ -29,9 +29,10 @@ typedef struct tw_pipe {
     int eof;                    /* the writer is done */
     int error;                  /* the writer failed (non-zero) */
     int gone;                   /* the reader is gone: writes are dropped */
-    int unbounded_until_reader; /* see tw_pipe_set_reader */
+    int unbounded_until_reader; /* see tw_pipe_grow_until_reader */
     int reader;                 /* a reader has started */
     size_t hard_cap;            /* growth limit while no reader */
+    uint32_t read_timeout_ms;   /* tw_server_reply_pipe's reads */
 } tw_pipe;
 
 int tw_pipe_init(tw_pipe *p, size_t cap);
@@ -70,8 +71,25 @@ int tw_server_start(struct MHD_Daemon **out, unsigned *port, const tw_server_con
 /* Queues a response of status with an optional body copy and media type. */
 enum MHD_Result tw_server_reply(struct MHD_Connection *c, unsigned status, const char *media_type,
                                 const void *body, size_t len);
+/* 405 with the methods the resource allows. */
+enum MHD_Result tw_server_reply_allow(struct MHD_Connection *c, const char *allow);
+/* Queues status with a body that is read from p as it is written (chunked
+ * transfer coding), each read waiting at most read_timeout_ms; media type
+ * (NULL: none), no-store, and Incremental: ?1 when incremental is set. p
+ * must live until the response is done (the request's completion). */
+enum MHD_Result tw_server_reply_pipe(struct MHD_Connection *c, unsigned status,
+                                     const char *media_type, int incremental, tw_pipe *p,
+                                     uint32_t read_timeout_ms);
 /* The request's media type without parameters, compared without case. */
 int tw_server_media_is(struct MHD_Connection *c, const char *media_type);
+
+/* A copy of s (NULL for NULL or no memory). */
+char *tw_strdup(const char *s);
+/* Makes room for need elements of elem bytes in *p (capacity *cap,
+ * doubling); 0, or -1 on overflow or no memory (*p unchanged). libtwoway's
+ * tw_grow (byte buffers that are wiped as they move) is internal to that
+ * library. */
+int tw_array_grow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* -------------------------------------------------------------- outgoing */
 

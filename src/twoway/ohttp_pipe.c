@@ -4,6 +4,7 @@
  * what carries a streamed body from the thread that receives it to the one
  * that sends it on, in constant memory. Waits are bounded by a timeout, so
  * that a peer that stops reading or writing cannot hold a thread forever.
+ * Also the two small buffer helpers the OHTTP files share.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -177,4 +178,35 @@ int tw_pipe_unread_over(tw_pipe *p, size_t len, size_t limit)
     int over = !p->reader && !p->gone && (p->len > limit || len > limit - p->len);
     pthread_mutex_unlock(&p->mu);
     return over;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+char *tw_strdup(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+int tw_array_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) {
+        if (n > SIZE_MAX / 2 / elem)
+            return -1;
+        n *= 2;
+    }
+    void *q = realloc(*p, n * elem);
+    if (q == NULL)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
 }

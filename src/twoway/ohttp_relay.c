@@ -74,16 +74,6 @@ static void on_end(void *arg, CURLcode rc)
     pthread_mutex_unlock(&q->mu);
 }
 
-static ssize_t read_out(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    relay_req *q = cls;
-    (void)pos;
-    long n = tw_pipe_read(&q->out, buf, max, q->relay->opt.timeout_ms);
-    if (n > 0)
-        return n;
-    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
-}
-
 static void req_free(relay_req *q)
 {
     if (q->out_ok)
@@ -114,18 +104,9 @@ static enum MHD_Result finish(relay_req *q, struct MHD_Connection *c)
         return tw_server_reply(
             c, rc == CURLE_OPERATION_TIMEDOUT ? MHD_HTTP_GATEWAY_TIMEOUT : MHD_HTTP_BAD_GATEWAY,
             NULL, NULL, 0);
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, read_out, q, NULL);
-    if (r == NULL)
-        return MHD_NO;
-    if (q->media[0])
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, q->media);
-    if (strcmp(q->media, TWOWAY_OHTTP_CHUNKED_RES_MEDIA_TYPE) == 0)
-        MHD_add_response_header(r, "Incremental", "?1");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    enum MHD_Result ret = MHD_queue_response(c, q->status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return tw_server_reply_pipe(c, q->status, q->media[0] ? q->media : NULL,
+                                strcmp(q->media, TWOWAY_OHTTP_CHUNKED_RES_MEDIA_TYPE) == 0, &q->out,
+                                q->relay->opt.timeout_ms);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -139,14 +120,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (relay->path != NULL && strcmp(url, relay->path) != 0)
             return tw_server_reply(c, MHD_HTTP_NOT_FOUND, NULL, NULL, 0);
         if (strcmp(method, "POST") != 0) {
-            struct MHD_Response *r =
-                MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-            if (r == NULL)
-                return MHD_NO;
-            MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
-            enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
-            MHD_destroy_response(r);
-            return rc;
+            return tw_server_reply_allow(c, "POST");
         }
         const char *media;
         int chunked;
@@ -224,17 +198,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-static char *dup_str(const char *s)
-{
-    if (s == NULL)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p != NULL)
-        memcpy(p, s, n);
-    return p;
-}
-
 void twoway_ohttp_relay_stop(twoway_ohttp_relay *relay)
 {
     if (relay == NULL)
@@ -267,10 +230,10 @@ int twoway_ohttp_relay_start(twoway_ohttp_relay **out, const twoway_ohttp_relay_
     if (r == NULL)
         return TWOWAY_ERR_NOMEM;
     r->opt = *opt;
-    r->listen = dup_str(opt->listen != NULL ? opt->listen : "127.0.0.1:0");
-    r->gateway = dup_str(opt->gateway);
-    r->path = dup_str(opt->path);
-    r->ca_file = dup_str(opt->ca_file);
+    r->listen = tw_strdup(opt->listen != NULL ? opt->listen : "127.0.0.1:0");
+    r->gateway = tw_strdup(opt->gateway);
+    r->path = tw_strdup(opt->path);
+    r->ca_file = tw_strdup(opt->ca_file);
     if (r->listen == NULL || r->gateway == NULL || (opt->path != NULL && r->path == NULL) ||
         (opt->ca_file != NULL && r->ca_file == NULL)) {
         twoway_ohttp_relay_stop(r);

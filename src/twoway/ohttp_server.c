@@ -107,6 +107,46 @@ enum MHD_Result tw_server_reply(struct MHD_Connection *c, unsigned status, const
     return rc;
 }
 
+enum MHD_Result tw_server_reply_allow(struct MHD_Connection *c, const char *allow)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static ssize_t read_pipe(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    tw_pipe *p = cls;
+    (void)pos;
+    long n = tw_pipe_read(p, buf, max, p->read_timeout_ms);
+    if (n > 0)
+        return n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+enum MHD_Result tw_server_reply_pipe(struct MHD_Connection *c, unsigned status,
+                                     const char *media_type, int incremental, tw_pipe *p,
+                                     uint32_t read_timeout_ms)
+{
+    p->read_timeout_ms = read_timeout_ms;
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, read_pipe, p, NULL);
+    if (r == NULL)
+        return MHD_NO;
+    if (media_type != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, media_type);
+    if (incremental)
+        MHD_add_response_header(r, "Incremental", "?1");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 int tw_server_media_is(struct MHD_Connection *c, const char *media_type)
 {
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);

@@ -19,32 +19,14 @@
 
 /* ------------------------------------------------------------- arenas */
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need) {
-        if (n > SIZE_MAX / 2 / elem)
-            return -1;
-        n *= 2;
-    }
-    void *q = realloc(*p, n * elem);
-    if (q == NULL)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 /* Appends name and value to a field list whose strings live in arena;
  * pointers are fixed up when read (the arena may move). */
 static int add_field(twoway_bhttp_field **fields, size_t *n, size_t *cap, uint8_t **arena,
                      size_t *alen, size_t *acap, const uint8_t *name, size_t nl,
                      const uint8_t *value, size_t vl)
 {
-    if (grow((void **)fields, cap, *n + 1, sizeof **fields) != 0 ||
-        grow((void **)arena, acap, *alen + nl + vl + 1, 1) != 0)
+    if (tw_array_grow((void **)fields, cap, *n + 1, sizeof **fields) != 0 ||
+        tw_array_grow((void **)arena, acap, *alen + nl + vl + 1, 1) != 0)
         return TWOWAY_ERR_NOMEM;
     twoway_bhttp_field *f = &(*fields)[(*n)++];
     /* offsets until fixed up */
@@ -176,7 +158,7 @@ struct curl_slist *gw_target_headers(const gw_target *t)
             host = 1;
         if (tw_http_hop_by_hop(name, nl))
             continue;
-        if (grow((void **)&line, &line_cap, nl + vl + 4, 1) != 0)
+        if (tw_array_grow((void **)&line, &line_cap, nl + vl + 4, 1) != 0)
             goto fail;
         memcpy(line, name, nl);
         /* "name;" is curl's way to send a field with an empty value */
@@ -250,7 +232,7 @@ int twoway_ohttp_response_body(twoway_ohttp_response *r, const void *data, size_
         r->too_big = 1;
         return TWOWAY_ERR_TOO_BIG;
     }
-    if (grow((void **)&r->body, &r->body_cap, r->body_len + len, 1) != 0)
+    if (tw_array_grow((void **)&r->body, &r->body_cap, r->body_len + len, 1) != 0)
         return TWOWAY_ERR_NOMEM;
     if (len > 0)
         memcpy(r->body + r->body_len, data, len);
